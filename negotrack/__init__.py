@@ -1,0 +1,127 @@
+"""negotrack: the positions of every party in a negotiation, as a bitemporal event log.
+
+Open a store with :func:`negotrack.open`, record stances through a
+:class:`Negotiation`, and ask for :class:`Matrix` values as of any date and as
+known at any time.
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from negotrack.errors import (
+    AlreadyRetractedError,
+    ChainBrokenError,
+    ConcurrencyError,
+    ConflictError,
+    DatasetError,
+    DuplicateError,
+    InvalidIdError,
+    InvalidStanceError,
+    MissingDependencyError,
+    NaiveDatetimeError,
+    NegotrackError,
+    NotFoundError,
+    StoreError,
+    UnknownClauseError,
+    UnknownEventError,
+    UnknownNegotiationError,
+    UnknownPartyError,
+    ValidationError,
+)
+from negotrack.events import (
+    ClauseAmended,
+    ClauseTabled,
+    ClauseWithdrawn,
+    Event,
+    JointStatementRecorded,
+    MembershipEnded,
+    MembershipStarted,
+    NegotiationOpened,
+    NoteRecorded,
+    PartyRegistered,
+    Reading,
+    StanceRecorded,
+    StanceRetracted,
+    StanceWithdrawn,
+)
+from negotrack.model import (
+    Clause,
+    ClauseVersion,
+    Evidence,
+    IntervalScale,
+    Membership,
+    Ordinal,
+    Party,
+    PartyKind,
+    Precision,
+    Role,
+    Source,
+)
+from negotrack.projections.diff import Diff, Move
+from negotrack.projections.history import History, HistoryEntry
+from negotrack.projections.matrix import Cell, Matrix
+from negotrack.store import RecordedEvent, cell_stream
+from negotrack.tracker import DEFAULT_URL, Negotiation, Tracker, open
+
+try:
+    __version__ = version("negotrack")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0+unknown"
+
+__all__ = [
+    "DEFAULT_URL",
+    "AlreadyRetractedError",
+    "Cell",
+    "ChainBrokenError",
+    "Clause",
+    "ClauseAmended",
+    "ClauseTabled",
+    "ClauseVersion",
+    "ClauseWithdrawn",
+    "ConcurrencyError",
+    "ConflictError",
+    "DatasetError",
+    "Diff",
+    "DuplicateError",
+    "Event",
+    "Evidence",
+    "History",
+    "HistoryEntry",
+    "IntervalScale",
+    "InvalidIdError",
+    "InvalidStanceError",
+    "JointStatementRecorded",
+    "Matrix",
+    "Membership",
+    "MembershipEnded",
+    "MembershipStarted",
+    "MissingDependencyError",
+    "Move",
+    "NaiveDatetimeError",
+    "Negotiation",
+    "NegotiationOpened",
+    "NegotrackError",
+    "NotFoundError",
+    "NoteRecorded",
+    "Ordinal",
+    "Party",
+    "PartyKind",
+    "PartyRegistered",
+    "Precision",
+    "Reading",
+    "RecordedEvent",
+    "Role",
+    "Source",
+    "StanceRecorded",
+    "StanceRetracted",
+    "StanceWithdrawn",
+    "StoreError",
+    "Tracker",
+    "UnknownClauseError",
+    "UnknownEventError",
+    "UnknownNegotiationError",
+    "UnknownPartyError",
+    "ValidationError",
+    "__version__",
+    "cell_stream",
+    "open",
+]

@@ -1,0 +1,237 @@
+"""Every error negotrack raises.
+
+The tree::
+
+    NegotrackError
+    ├── ValidationError (ValueError)        a value is not acceptable
+    │   ├── InvalidIdError                  an id that is empty or badly formed
+    │   ├── InvalidStanceError              a stance off the clause's scale
+    │   ├── NaiveDatetimeError              a datetime without a time zone
+    │   └── DatasetError                    a dataset file is wrong (file, line, field)
+    ├── NotFoundError (KeyError)            something named is not in the store
+    │   ├── UnknownNegotiationError
+    │   ├── UnknownPartyError
+    │   ├── UnknownClauseError
+    │   └── UnknownEventError
+    ├── ConflictError                       the log refuses a write
+    │   ├── ConcurrencyError                a stale expected version
+    │   ├── DuplicateError                  a second registration of the same thing
+    │   └── AlreadyRetractedError           an event retracted twice
+    └── StoreError                          the storage itself
+        ├── ChainBrokenError                the hash chain does not verify
+        └── MissingDependencyError (ImportError)  an optional extra is not installed
+
+Each error keeps its context as attributes and builds its message from them,
+so a caller can both print it and act on it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+__all__ = [
+    "AlreadyRetractedError",
+    "ChainBrokenError",
+    "ConcurrencyError",
+    "ConflictError",
+    "DatasetError",
+    "DuplicateError",
+    "InvalidIdError",
+    "InvalidStanceError",
+    "MissingDependencyError",
+    "NaiveDatetimeError",
+    "NegotrackError",
+    "NotFoundError",
+    "StoreError",
+    "UnknownClauseError",
+    "UnknownEventError",
+    "UnknownNegotiationError",
+    "UnknownPartyError",
+    "ValidationError",
+]
+
+
+class NegotrackError(Exception):
+    """The root of every error negotrack raises."""
+
+
+class ValidationError(NegotrackError, ValueError):
+    """A value given to negotrack is not acceptable."""
+
+
+class InvalidIdError(ValidationError):
+    """An id is empty or does not have the required form."""
+
+    def __init__(self, what: str, value: object, expected: str) -> None:
+        self.what = what
+        self.value = value
+        self.expected = expected
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        return f"invalid {self.what} id {self.value!r}: expected {self.expected}"
+
+
+class InvalidStanceError(ValidationError):
+    """A stance is not a point of the scale it is recorded on."""
+
+    def __init__(self, value: object, expected: str, clause: str | None = None) -> None:
+        self.value = value
+        self.expected = expected
+        self.clause = clause
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = f" on clause {self.clause!r}" if self.clause else ""
+        return f"invalid stance {self.value!r}{where}: expected {self.expected}"
+
+
+class NaiveDatetimeError(ValidationError):
+    """A datetime has no time zone, so the instant it names is unknown."""
+
+    def __init__(self, field: str, value: object) -> None:
+        self.field = field
+        self.value = value
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        return (
+            f"{self.field} = {self.value!r} has no time zone: give a tz-aware datetime "
+            "(e.g. datetime(..., tzinfo=timezone.utc)) or a date"
+        )
+
+
+class DatasetError(ValidationError):
+    """A dataset file cannot be imported; names the file, the line and the field."""
+
+    def __init__(
+        self,
+        problem: str,
+        *,
+        file: str,
+        line: int | None = None,
+        field: str | None = None,
+    ) -> None:
+        self.problem = problem
+        self.file = file
+        self.line = line
+        self.field = field
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = self.file if self.line is None else f"{self.file}:{self.line}"
+        field = f" (field {self.field})" if self.field else ""
+        return f"{where}{field}: {self.problem}"
+
+
+class NotFoundError(NegotrackError, KeyError):
+    """Something named is not in the store."""
+
+    what = "thing"
+
+    def __init__(self, name: str, negotiation: str | None = None) -> None:
+        self.name = name
+        self.negotiation = negotiation
+        super().__init__(name)
+
+    def __str__(self) -> str:  # KeyError would quote the repr of the args
+        where = f" in negotiation {self.negotiation!r}" if self.negotiation else ""
+        return f"unknown {self.what} {self.name!r}{where}"
+
+
+class UnknownNegotiationError(NotFoundError):
+    """No negotiation with this id has been opened."""
+
+    what = "negotiation"
+
+
+class UnknownPartyError(NotFoundError):
+    """No party with this id is registered in the negotiation."""
+
+    what = "party"
+
+
+class UnknownClauseError(NotFoundError):
+    """No clause with this id is tabled in the negotiation."""
+
+    what = "clause"
+
+
+class UnknownEventError(NotFoundError):
+    """No event with this id is in the log (or it is not a stance)."""
+
+    what = "event"
+
+
+class ConflictError(NegotrackError):
+    """The log refuses a write that contradicts what it holds."""
+
+
+class ConcurrencyError(ConflictError):
+    """An append expected a stream at a version it is no longer at."""
+
+    def __init__(self, stream: str, expected: int, actual: int) -> None:
+        self.stream = stream
+        self.expected = expected
+        self.actual = actual
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        return f"stream {self.stream!r} is at version {self.actual}, expected {self.expected}"
+
+
+class DuplicateError(ConflictError):
+    """A negotiation, party or clause is introduced a second time."""
+
+    def __init__(self, what: str, name: str, negotiation: str | None = None) -> None:
+        self.what = what
+        self.name = name
+        self.negotiation = negotiation
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = f" in negotiation {self.negotiation!r}" if self.negotiation else ""
+        return f"{self.what} {self.name!r} already exists{where}"
+
+
+class AlreadyRetractedError(ConflictError):
+    """An event that was already retracted cannot be retracted again."""
+
+    def __init__(self, event_id: str) -> None:
+        self.event_id = event_id
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        return f"event {self.event_id!r} is already retracted"
+
+
+class StoreError(NegotrackError):
+    """The storage cannot do what was asked."""
+
+
+class ChainBrokenError(StoreError):
+    """The hash chain of the log does not verify: a row was altered or removed."""
+
+    def __init__(self, position: int, reason: str) -> None:
+        self.position = position
+        self.reason = reason
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        return f"hash chain broken at position {self.position}: {self.reason}"
+
+
+class MissingDependencyError(StoreError, ImportError):
+    """An optional dependency is needed; says which extra installs it."""
+
+    def __init__(self, module: str, extra: str, purposes: Sequence[str] = ()) -> None:
+        self.module = module
+        self.extra = extra
+        self.purposes = tuple(purposes)
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        why = f" for {', '.join(self.purposes)}" if self.purposes else ""
+        return (
+            f"{self.module} is needed{why}: install it with pip install 'negotrack[{self.extra}]'"
+        )

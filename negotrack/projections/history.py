@@ -1,0 +1,171 @@
+"""The history of one cell on both timelines: when it held, and when we learned it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+from negotrack.events import (
+    JointStatementRecorded,
+    StanceRecorded,
+    StanceRetracted,
+    StanceWithdrawn,
+)
+from negotrack.model import Evidence, Precision, StanceValue, stance_label
+from negotrack.store import CellEntry, RecordedEvent
+
+__all__ = ["History", "HistoryEntry", "history_entry", "project_history"]
+
+
+@attrs.frozen(kw_only=True)
+class HistoryEntry:
+    """One stance event of a cell, with both times and its retraction, if any."""
+
+    kind: str
+    """``stance``, ``joint_statement`` or ``withdrawal``."""
+    stance: StanceValue | None
+    valid_at: datetime
+    precision: Precision
+    recorded_at: datetime
+    event_id: str
+    position: int
+    evidence: tuple[Evidence, ...] = ()
+    retracted_at: datetime | None = None
+    retraction_reason: str | None = None
+    replaced_by: str | None = None
+
+    @property
+    def retracted(self) -> bool:
+        """Whether a retraction (known in this view) removed the entry from the record."""
+        return self.retracted_at is not None
+
+    @property
+    def label(self) -> str | float | None:
+        """The stance as written, ``None`` for a withdrawal."""
+        return None if self.stance is None else stance_label(self.stance)
+
+    def to_record(self) -> dict[str, Any]:
+        """The entry as JSON-ready data."""
+        return {
+            "kind": self.kind,
+            "stance": self.label,
+            "valid_at": self.valid_at.isoformat(),
+            "recorded_at": self.recorded_at.isoformat(),
+            "event_id": self.event_id,
+            "retracted_at": None if self.retracted_at is None else self.retracted_at.isoformat(),
+            "retraction_reason": self.retraction_reason,
+            "replaced_by": self.replaced_by,
+            "evidence": [
+                {"source": e.source.cite(), "quote": e.quote, "stated": e.stated}
+                for e in self.evidence
+            ],
+        }
+
+
+def history_entry(entry: CellEntry, known_at: datetime | None = None) -> HistoryEntry:
+    """The history entry of a stored cell entry, its retraction seen as of ``known_at``."""
+    event = entry.record.event
+    retraction = entry.retracted_by
+    if retraction is not None and known_at is not None and retraction.recorded_at > known_at:
+        retraction = None
+    retracting = retraction.event if retraction is not None else None
+    assert retracting is None or isinstance(retracting, StanceRetracted)
+    if isinstance(event, StanceWithdrawn):
+        kind, stance = "withdrawal", None
+    elif isinstance(event, JointStatementRecorded):
+        kind, stance = "joint_statement", event.stance
+    elif isinstance(event, StanceRecorded):
+        kind, stance = "stance", event.stance
+    else:
+        raise TypeError(f"{type(event).__name__} is not a stance event")
+    return HistoryEntry(
+        kind=kind,
+        stance=stance,
+        valid_at=event.valid_at,
+        precision=event.precision,
+        recorded_at=entry.record.recorded_at,
+        event_id=event.event_id,
+        position=entry.record.position,
+        evidence=event.evidence,
+        retracted_at=None if retraction is None else retraction.recorded_at,
+        retraction_reason=None if retracting is None else retracting.reason,
+        replaced_by=None if retracting is None else retracting.replaced_by,
+    )
+
+
+@attrs.frozen(kw_only=True)
+class History:
+    """Every stance event of one cell, by valid time (then position).
+
+    ``as_recorded()`` gives the same entries in the order the store learned them.
+    """
+
+    negotiation: str
+    party: str
+    clause: str
+    known_at: datetime | None
+    entries: tuple[HistoryEntry, ...]
+
+    def __iter__(self) -> Iterator[HistoryEntry]:
+        return iter(self.entries)
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def as_recorded(self) -> list[HistoryEntry]:
+        """The entries in the order they were recorded (the record timeline)."""
+        return sorted(self.entries, key=lambda e: e.position)
+
+    def current(self) -> list[HistoryEntry]:
+        """The entries not retracted in this view."""
+        return [e for e in self.entries if not e.retracted]
+
+
+def project_history(
+    records: Iterable[RecordedEvent],
+    negotiation: str,
+    party: str,
+    clause: str,
+    known_at: datetime | None = None,
+) -> History:
+    """The reference fold of a cell's history over the log."""
+    entries: list[CellEntry] = []
+    retractions: dict[str, RecordedEvent] = {}
+    for record in records:
+        if known_at is not None and record.recorded_at > known_at:
+            break
+        event = record.event
+        if event.negotiation != negotiation:
+            continue
+        if isinstance(event, StanceRetracted):
+            retractions[event.retracted] = record
+        elif (
+            isinstance(event, StanceRecorded | StanceWithdrawn)
+            and (event.party, event.clause)
+            == (
+                party,
+                clause,
+            )
+        ) or (
+            isinstance(event, JointStatementRecorded)
+            and event.clause == clause
+            and party in event.signatories
+        ):
+            entries.append(CellEntry(party=party, record=record))
+    result = [
+        history_entry(
+            attrs.evolve(e, retracted_by=retractions.get(e.record.event.event_id)), known_at
+        )
+        for e in entries
+    ]
+    result.sort(key=lambda e: (e.valid_at, e.position))
+    return History(
+        negotiation=negotiation,
+        party=party,
+        clause=clause,
+        known_at=known_at,
+        entries=tuple(result),
+    )

@@ -1,0 +1,214 @@
+"""Position matrices: party x clause cells as of a valid time, as known at a record time."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+from negotrack.events import (
+    JointStatementRecorded,
+    StanceRecorded,
+    StanceRetracted,
+    StanceWithdrawn,
+)
+from negotrack.model import Evidence, Ordinal, Precision, StanceValue, stance_label
+from negotrack.store import CellEntry, RecordedEvent
+
+__all__ = ["Cell", "Matrix", "cell_of", "project_matrix"]
+
+
+@attrs.frozen(kw_only=True)
+class Cell:
+    """What one party held on one clause, and the record it rests on."""
+
+    party: str
+    clause: str
+    stance: StanceValue
+    valid_at: datetime
+    precision: Precision
+    recorded_at: datetime
+    event_id: str
+    position: int
+    evidence: tuple[Evidence, ...] = ()
+    salience: float | None = None
+    confidence: float | None = None
+    conditions: str | None = None
+    speaker: str | None = None
+    signatories: tuple[str, ...] = ()
+    """All signatories when the stance comes from a joint statement, else empty."""
+
+    @property
+    def label(self) -> str | float:
+        """The stance as written: ``"lean_oppose"``, or the number on an interval scale."""
+        return stance_label(self.stance)
+
+    def to_record(self) -> dict[str, Any]:
+        """The cell as JSON-ready data."""
+        return {
+            "party": self.party,
+            "clause": self.clause,
+            "stance": self.label,
+            "valid_at": self.valid_at.isoformat(),
+            "precision": self.precision.value,
+            "recorded_at": self.recorded_at.isoformat(),
+            "event_id": self.event_id,
+            "salience": self.salience,
+            "confidence": self.confidence,
+            "conditions": self.conditions,
+            "speaker": self.speaker,
+            "signatories": list(self.signatories),
+            "evidence": [
+                {"source": e.source.cite(), "quote": e.quote, "stated": e.stated}
+                for e in self.evidence
+            ],
+        }
+
+
+def cell_of(entry: CellEntry) -> Cell | None:
+    """The cell an entry fills, or ``None`` when the entry is a withdrawal."""
+    event = entry.record.event
+    if isinstance(event, StanceWithdrawn):
+        return None
+    if not isinstance(event, StanceRecorded | JointStatementRecorded):
+        raise TypeError(f"{type(event).__name__} does not fill a cell")
+    joint = isinstance(event, JointStatementRecorded)
+    return Cell(
+        party=entry.party,
+        clause=event.clause,
+        stance=event.stance,
+        valid_at=event.valid_at,
+        precision=event.precision,
+        recorded_at=entry.record.recorded_at,
+        event_id=event.event_id,
+        position=entry.record.position,
+        evidence=event.evidence,
+        salience=event.salience,
+        confidence=event.confidence,
+        conditions=event.conditions,
+        speaker=None if joint else event.speaker,  # type: ignore[union-attr]
+        signatories=event.signatories if joint else (),  # type: ignore[union-attr]
+    )
+
+
+@attrs.frozen(kw_only=True)
+class Matrix:
+    """A party x clause matrix of stances: a value, as of ``as_of`` and known at ``known_at``.
+
+    Index it with ``matrix["GB", "military-cap"]`` (``KeyError`` for an empty
+    cell), or ``matrix.get("GB", "military-cap")`` (``None``); iterate over its
+    cells in party, clause order.
+    """
+
+    negotiation: str
+    as_of: datetime
+    known_at: datetime | None
+    cells: Mapping[tuple[str, str], Cell]
+
+    def __getitem__(self, key: tuple[str, str]) -> Cell:
+        return self.cells[key]
+
+    def get(self, party: str, clause: str) -> Cell | None:
+        """The cell of ``party`` on ``clause``, or ``None`` when no stance is recorded."""
+        return self.cells.get((party, clause))
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.cells
+
+    def __iter__(self) -> Iterator[Cell]:
+        return iter([self.cells[key] for key in sorted(self.cells)])
+
+    def __len__(self) -> int:
+        return len(self.cells)
+
+    @property
+    def parties(self) -> list[str]:
+        """The parties with at least one stance, sorted."""
+        return sorted({party for party, _ in self.cells})
+
+    @property
+    def clauses(self) -> list[str]:
+        """The clauses with at least one stance, sorted."""
+        return sorted({clause for _, clause in self.cells})
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """The cells as a list of JSON-ready dicts (one per non-empty cell)."""
+        return [cell.to_record() for cell in self]
+
+    def to_table(
+        self, *, parties: Iterable[str] | None = None, clauses: Iterable[str] | None = None
+    ) -> str:
+        """A plain-text grid, parties down and clauses across, with short stance marks."""
+        rows = list(parties) if parties is not None else self.parties
+        columns = list(clauses) if clauses is not None else self.clauses
+        width = max([len(p) for p in rows] + [5])
+        header = " " * width + " " + " ".join(f"{i + 1:>3}" for i in range(len(columns)))
+        lines = [header]
+        for party in rows:
+            marks = [_mark(self.cells.get((party, clause))) for clause in columns]
+            lines.append(f"{party:<{width}} " + " ".join(f"{m:>3}" for m in marks))
+        lines.append("")
+        lines += [f"{i + 1:>3} {clause}" for i, clause in enumerate(columns)]
+        return "\n".join(lines)
+
+
+_MARKS = {
+    Ordinal.SUPPORT: "++",
+    Ordinal.LEAN_SUPPORT: "+",
+    Ordinal.NEUTRAL: "0",
+    Ordinal.LEAN_OPPOSE: "-",
+    Ordinal.OPPOSE: "--",
+}
+
+
+def _mark(cell: Cell | None) -> str:
+    if cell is None:
+        return "."
+    if isinstance(cell.stance, Ordinal):
+        return _MARKS[cell.stance]
+    return f"{cell.stance:g}"
+
+
+def project_matrix(
+    records: Iterable[RecordedEvent],
+    negotiation: str,
+    as_of: datetime,
+    known_at: datetime | None = None,
+) -> Matrix:
+    """The reference fold: the matrix from the log itself, one event at a time.
+
+    For each cell, the latest (by valid time, then position) stance event with
+    ``valid_at <= as_of``, recorded at or before ``known_at`` and not retracted
+    by a retraction recorded at or before ``known_at``; a withdrawal empties it.
+    """
+    candidates: dict[tuple[str, str], list[CellEntry]] = {}
+    retracted: set[str] = set()
+    for record in records:
+        if known_at is not None and record.recorded_at > known_at:
+            break  # the log is in record order: nothing later is known at known_at
+        event = record.event
+        if event.negotiation != negotiation:
+            continue
+        if isinstance(event, StanceRetracted):
+            retracted.add(event.retracted)
+        elif isinstance(event, StanceRecorded | StanceWithdrawn | JointStatementRecorded):
+            if event.valid_at > as_of:
+                continue
+            parties = (
+                event.signatories if isinstance(event, JointStatementRecorded) else (event.party,)
+            )
+            for party in parties:
+                key = (party, event.clause)
+                candidates.setdefault(key, []).append(CellEntry(party=party, record=record))
+    cells: dict[tuple[str, str], Cell] = {}
+    for key, entries in candidates.items():
+        live = [e for e in entries if e.record.event.event_id not in retracted]
+        if not live:
+            continue
+        latest = max(live, key=lambda e: (e.record.event.valid_at, e.record.position))  # type: ignore[union-attr]
+        cell = cell_of(latest)
+        if cell is not None:
+            cells[key] = cell
+    return Matrix(negotiation=negotiation, as_of=as_of, known_at=known_at, cells=cells)

@@ -1,0 +1,724 @@
+"""The event store on SQLAlchemy 2.x Core: SQLite (embedded default) or PostgreSQL.
+
+Writers are serialised: SQLite takes its write lock at ``BEGIN IMMEDIATE``,
+PostgreSQL a transaction-level advisory lock.  Under that lock an append reads
+the head of the log (position, record time, hash), checks expected versions,
+assigns the next positions and record times itself and commits.  Hence:
+
+* positions are gap-free and commit in order, so a reader that follows
+  positions never skips an event committed later with a lower position;
+* ``recorded_at`` strictly increases with the position;
+* the hash chain links each row to the one before it, with no race.
+
+Appends are short (one batch, a few indexed reads and one ``executemany`` per
+table), so serialising them costs little; optimistic concurrency still tells a
+writer when the cell it read has moved on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import attrs
+from sqlalchemy import (
+    Connection,
+    Engine,
+    create_engine,
+    event,
+    exists,
+    func,
+    insert,
+    literal,
+    select,
+    tuple_,
+)
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.pool import StaticPool
+
+from negotrack import codec
+from negotrack._time import from_micros, now_micros, to_micros
+from negotrack.errors import (
+    AlreadyRetractedError,
+    ChainBrokenError,
+    ConcurrencyError,
+    ConflictError,
+    DuplicateError,
+    MissingDependencyError,
+    StoreError,
+    UnknownEventError,
+    ValidationError,
+)
+from negotrack.events import (
+    CELL_EVENTS,
+    ClauseTabled,
+    Event,
+    JointStatementRecorded,
+    NegotiationOpened,
+    PartyRegistered,
+    StanceRecorded,
+    StanceRetracted,
+    StanceWithdrawn,
+)
+from negotrack.store import CellEntry, RecordedEvent, stream_of
+from negotrack.store.schema import (
+    SCHEMA_VERSION,
+    append_only_ddl,
+    cell_entries,
+    cells,
+    events,
+    metadata,
+    retractions,
+    store_info,
+)
+
+__all__ = ["SqlEventStore"]
+
+_PG_LOCK_KEY = 0x6E65676F74726B  # "negotrk": the advisory lock of the log's writers
+_CHUNK = 500  # ids per IN (...) list: well under every backend's parameter limit
+_PAGE = 2_000  # rows per page when streaming the log
+_GENESIS = "0" * 64
+_NO_LIMIT = 2**62
+
+_ROW_COLUMNS = (
+    events.c.position,
+    events.c.recorded_at,
+    events.c.stream,
+    events.c.version,
+    events.c.type,
+    events.c.schema_version,
+    events.c.payload,
+)
+
+
+def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _record(row: Any) -> RecordedEvent:
+    return RecordedEvent(
+        position=row.position,
+        recorded_at=from_micros(row.recorded_at),
+        stream=row.stream,
+        version=row.version,
+        event=codec.decode(row.type, row.schema_version, row.payload),
+    )
+
+
+def _chain(previous: str, row: Mapping[str, Any] | Any) -> str:
+    """The hash of a row: every column that a query or a decoder trusts, and the previous hash."""
+    text = "\x1f".join(
+        str(row[key]) if row[key] is not None else ""
+        for key in (
+            "position",
+            "event_id",
+            "stream",
+            "version",
+            "type",
+            "schema_version",
+            "negotiation",
+            "party",
+            "clause",
+            "valid_at",
+            "recorded_at",
+            "payload",
+        )
+    )
+    return hashlib.sha256(f"{previous}\x1e{text}".encode()).hexdigest()
+
+
+def _party_clause(event: Event) -> tuple[str | None, str | None]:
+    """The party and clause columns of an event, for indexed queries."""
+    party = getattr(event, "party", None) or getattr(event, "member", None)
+    return party, getattr(event, "clause", None)
+
+
+def _cell_parties(event: Event) -> tuple[str, ...]:
+    if isinstance(event, JointStatementRecorded):
+        return event.signatories
+    if isinstance(event, CELL_EVENTS):
+        return (event.party,)
+    return ()
+
+
+_FIRST_OF_STREAM: dict[type[Any], str] = {
+    NegotiationOpened: "negotiation",
+    PartyRegistered: "party",
+    ClauseTabled: "clause",
+}
+
+
+@attrs.define
+class _Head:
+    position: int
+    recorded_at: int
+    hash: str
+
+
+class _Versions:
+    """Current versions of the streams and cells an append touches, read once each."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+        self.streams: dict[str, int] = {}
+        self.cells: dict[tuple[str, str, str], int] = {}
+
+    def load(self, streams: Iterable[str], cell_keys: Iterable[tuple[str, str, str]]) -> None:
+        wanted = sorted(set(streams) - self.streams.keys())
+        for chunk in _chunks(wanted):
+            rows = self._conn.execute(
+                select(events.c.stream, func.max(events.c.version))
+                .where(events.c.stream.in_(chunk))
+                .group_by(events.c.stream)
+            )
+            self.streams.update(dict.fromkeys(chunk, 0))
+            self.streams.update(dict(rows.tuples().all()))
+        wanted_cells = sorted(set(cell_keys) - self.cells.keys())
+        for chunk in _chunks(wanted_cells):
+            key = tuple_(cell_entries.c.negotiation, cell_entries.c.party, cell_entries.c.clause)
+            rows: Any = self._conn.execute(
+                select(
+                    cell_entries.c.negotiation,
+                    cell_entries.c.party,
+                    cell_entries.c.clause,
+                    func.max(cell_entries.c.version),
+                )
+                .where(key.in_(chunk))
+                .group_by(cell_entries.c.negotiation, cell_entries.c.party, cell_entries.c.clause)
+            )
+            self.cells.update(dict.fromkeys(chunk, 0))
+            self.cells.update({(r[0], r[1], r[2]): r[3] for r in rows})
+
+    def current(self, stream: str) -> int:
+        """The version of a stream name; a cell's version counts all its stance events."""
+        key = _cell_key(stream)
+        return self.streams[stream] if key is None else self.cells[key]
+
+
+class SqlEventStore:
+    """The log on a SQLAlchemy engine.
+
+    Args:
+        url: a database URL (``sqlite:///negotiations.db``,
+            ``postgresql+psycopg://user@host/db``) or an existing engine.
+        create: create the tables if they are missing (the default).
+
+    Raises:
+        MissingDependencyError: the URL needs a driver that is not installed.
+        StoreError: the database holds a negotrack schema of another version.
+    """
+
+    def __init__(self, url: str | Engine, *, create: bool = True) -> None:
+        self.engine = url if isinstance(url, Engine) else _make_engine(url)
+        self.dialect = self.engine.dialect.name
+        if create:
+            self._create_schema()
+        self._check_schema()
+
+    # -- schema ---------------------------------------------------------------
+
+    def _create_schema(self) -> None:
+        with self._writing() as conn:
+            metadata.create_all(conn, checkfirst=True)
+            for statement in append_only_ddl(self.dialect):
+                conn.exec_driver_sql(statement)
+            if (
+                conn.execute(select(store_info.c.value).where(store_info.c.key == "schema")).first()
+                is None
+            ):
+                conn.execute(insert(store_info).values(key="schema", value=str(SCHEMA_VERSION)))
+
+    def _check_schema(self) -> None:
+        with self.engine.connect() as conn:
+            found = conn.execute(
+                select(store_info.c.value).where(store_info.c.key == "schema")
+            ).scalar_one_or_none()
+        if found is None:
+            raise StoreError("the database has no negotrack schema; open it with create=True")
+        if int(found) != SCHEMA_VERSION:
+            raise StoreError(
+                f"the database holds negotrack schema {found}, this version needs {SCHEMA_VERSION}"
+            )
+
+    def _writing(self) -> Any:
+        """A transaction that holds the writers' lock until it commits or rolls back."""
+        return _WriteTransaction(self)
+
+    # -- writing --------------------------------------------------------------
+
+    def append(
+        self,
+        events_: Sequence[Event],
+        *,
+        expected_versions: Mapping[str, int] | None = None,
+    ) -> list[RecordedEvent]:
+        """Append events atomically, in order, after the current head of the log.
+
+        Events whose id is already stored with the same content are skipped and
+        returned as stored: appending the same events twice writes nothing new.
+
+        Args:
+            events_: the events to append, in order.
+            expected_versions: stream name -> the version the caller last read;
+                a cell's stream is ``cell_stream(negotiation, party, clause)``.
+
+        Returns:
+            The stored record of every event, in the order given.
+
+        Raises:
+            ConcurrencyError: a stream is not at its expected version.
+            DuplicateError: a negotiation, party or clause is introduced twice,
+                or an event id is reused for a different event.
+            AlreadyRetractedError: a retraction names an event already retracted.
+            UnknownEventError: a retraction names an event that is not stored.
+        """
+        batch = list(events_)
+        if not batch and not expected_versions:
+            return []
+        payloads = [codec.encode(e) for e in batch]
+        try:
+            with self._writing() as conn:
+                return _Append(conn, batch, payloads, expected_versions or {}).run()
+        except IntegrityError as exc:  # pragma: no cover - the lock makes this a backstop
+            raise ConflictError(f"the log refused the append: {exc.orig}") from exc
+
+    # -- reading --------------------------------------------------------------
+
+    def read(self, *, after: int = 0, negotiation: str | None = None) -> Iterator[RecordedEvent]:
+        """Stream events in position order, a page at a time (memory stays flat)."""
+        query = select(*_ROW_COLUMNS).order_by(events.c.position).limit(_PAGE)
+        if negotiation is not None:
+            query = query.where(events.c.negotiation == negotiation)
+        while True:
+            with self.engine.connect() as conn:
+                rows = conn.execute(query.where(events.c.position > after)).all()
+            yield from map(_record, rows)
+            if len(rows) < _PAGE:
+                return
+            after = rows[-1].position
+
+    def get(self, event_id: str) -> RecordedEvent:
+        """The stored event with ``event_id``."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(*_ROW_COLUMNS).where(events.c.event_id == event_id)).first()
+        if row is None:
+            raise UnknownEventError(event_id)
+        return _record(row)
+
+    def stream_version(self, stream: str) -> int:
+        """The current version of ``stream`` (0 when it has no events)."""
+        with self.engine.connect() as conn:
+            versions = _Versions(conn)
+            key = _cell_key(stream)
+            versions.load([] if key else [stream], [key] if key else [])
+            return versions.current(stream)
+
+    def last_position(self) -> int:
+        """The position of the newest event, 0 for an empty log."""
+        with self.engine.connect() as conn:
+            return int(
+                conn.execute(select(func.coalesce(func.max(events.c.position), 0))).scalar_one()
+            )
+
+    def position_known_at(self, known_at: datetime) -> int:
+        """The newest position recorded at or before ``known_at`` (0 if none)."""
+        query = select(func.coalesce(func.max(events.c.position), 0)).where(
+            events.c.recorded_at <= to_micros(known_at)
+        )
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    def matrix_entries(
+        self, negotiation: str, as_of: datetime, known_position: int | None
+    ) -> Iterator[CellEntry]:
+        """For each cell of the negotiation, the latest known, unretracted entry as of ``as_of``.
+
+        The entry may be a withdrawal (the caller leaves that cell empty).  One
+        indexed seek per cell: the cost follows the number of cells, not of events.
+        """
+        known = _NO_LIMIT if known_position is None else known_position
+        entry = cell_entries.alias("entry")
+        retraction = retractions.alias("retraction")
+        latest = (
+            select(entry.c.position)
+            .where(
+                entry.c.negotiation == cells.c.negotiation,
+                entry.c.party == cells.c.party,
+                entry.c.clause == cells.c.clause,
+                entry.c.valid_at <= to_micros(as_of),
+                entry.c.position <= known,
+                ~exists().where(
+                    retraction.c.retracted == entry.c.position,
+                    retraction.c.position <= known,
+                ),
+            )
+            .order_by(entry.c.valid_at.desc(), entry.c.position.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        chosen = (
+            select(cells.c.party, latest.label("position"))
+            .where(cells.c.negotiation == negotiation)
+            .subquery()
+        )
+        query = (
+            select(chosen.c.party, *_ROW_COLUMNS)
+            .join_from(chosen, events, events.c.position == chosen.c.position)
+            .order_by(events.c.position)
+        )
+        with self.engine.connect() as conn:
+            for row in conn.execute(query):
+                yield CellEntry(party=row.party, record=_record(row))
+
+    def cell_entries(self, negotiation: str, party: str, clause: str) -> list[CellEntry]:
+        """Every stance event of a cell with its retraction, by valid time then position."""
+        retracting = events.alias("retracting")
+        query = (
+            select(
+                *_ROW_COLUMNS,
+                retracting.c.position.label("r_position"),
+                retracting.c.recorded_at.label("r_recorded_at"),
+                retracting.c.stream.label("r_stream"),
+                retracting.c.version.label("r_version"),
+                retracting.c.type.label("r_type"),
+                retracting.c.schema_version.label("r_schema_version"),
+                retracting.c.payload.label("r_payload"),
+            )
+            .select_from(cell_entries)
+            .join(events, events.c.position == cell_entries.c.position)
+            .outerjoin(retractions, retractions.c.retracted == cell_entries.c.position)
+            .outerjoin(retracting, retracting.c.position == retractions.c.position)
+            .where(
+                cell_entries.c.negotiation == negotiation,
+                cell_entries.c.party == party,
+                cell_entries.c.clause == clause,
+            )
+            .order_by(cell_entries.c.valid_at, cell_entries.c.position)
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return [
+            CellEntry(
+                party=party,
+                record=_record(row),
+                retracted_by=None
+                if row.r_position is None
+                else RecordedEvent(
+                    position=row.r_position,
+                    recorded_at=from_micros(row.r_recorded_at),
+                    stream=row.r_stream,
+                    version=row.r_version,
+                    event=codec.decode(row.r_type, row.r_schema_version, row.r_payload),
+                ),
+            )
+            for row in rows
+        ]
+
+    def events_of_types(self, negotiation: str | None, types: Sequence[str]) -> list[RecordedEvent]:
+        """The events of the given types (of one negotiation, or all), in position order."""
+        query = select(*_ROW_COLUMNS).where(events.c.type.in_(types)).order_by(events.c.position)
+        if negotiation is not None:
+            query = query.where(events.c.negotiation == negotiation)
+        with self.engine.connect() as conn:
+            return [_record(row) for row in conn.execute(query)]
+
+    def verify(self) -> int:
+        """Recompute the hash chain over the whole log; return how many events it covers.
+
+        Raises:
+            ChainBrokenError: a row's hash does not match, or a position is missing.
+        """
+        previous, expected_position, count = _GENESIS, 1, 0
+        query = select(events).order_by(events.c.position).limit(_PAGE)
+        after = 0
+        while True:
+            with self.engine.connect() as conn:
+                rows = conn.execute(query.where(events.c.position > after)).mappings().all()
+            for row in rows:
+                if row["position"] != expected_position:
+                    raise ChainBrokenError(
+                        expected_position, "the event at this position is missing"
+                    )
+                digest = _chain(previous, row)
+                if digest != row["hash"]:
+                    raise ChainBrokenError(
+                        row["position"], "the stored hash does not match the row"
+                    )
+                previous, expected_position, count = digest, expected_position + 1, count + 1
+            if len(rows) < _PAGE:
+                return count
+            after = rows[-1]["position"]
+
+    def close(self) -> None:
+        """Dispose of the engine's connections."""
+        self.engine.dispose()
+
+
+def _cell_key(stream: str) -> tuple[str, str, str] | None:
+    """(negotiation, party, clause) if ``stream`` names a cell, else ``None``."""
+    parts = stream.split("/")
+    if "#" in stream or len(parts) != 3:
+        return None
+    return parts[0], parts[1], parts[2]
+
+
+def _cell_keys_of(streams: Iterable[str]) -> list[tuple[str, str, str]]:
+    return [key for key in map(_cell_key, streams) if key is not None]
+
+
+class _Append:
+    """One append, inside the writers' lock: check, number, chain, insert."""
+
+    def __init__(
+        self,
+        conn: Connection,
+        batch: list[Event],
+        payloads: list[str],
+        expected: Mapping[str, int],
+    ) -> None:
+        self.conn = conn
+        self.batch = batch
+        self.payloads = payloads
+        self.expected = expected
+
+    def run(self) -> list[RecordedEvent]:
+        stored = self._already_stored()
+        fresh = [i for i, e in enumerate(self.batch) if e.event_id not in stored]
+        streams = [stream_of(self.batch[i]) for i in fresh]
+        cell_keys = [
+            (self.batch[i].negotiation, party, self.batch[i].clause)  # type: ignore[union-attr]
+            for i in fresh
+            for party in _cell_parties(self.batch[i])
+        ]
+        versions = _Versions(self.conn)
+        named = [*streams, *self.expected]
+        versions.load([s for s in named if _cell_key(s) is None], cell_keys + _cell_keys_of(named))
+        for stream, version in self.expected.items():
+            if versions.current(stream) != version:
+                raise ConcurrencyError(stream, version, versions.current(stream))
+        retracted = self._retraction_targets([self.batch[i] for i in fresh])
+
+        head = self._head()
+        recorded = max(now_micros(), head.recorded_at + 1)
+        rows: list[dict[str, Any]] = []
+        entry_rows: list[dict[str, Any]] = []
+        new_cells: dict[tuple[str, str, str], None] = {}
+        retraction_rows: list[dict[str, Any]] = []
+        records: dict[str, RecordedEvent] = dict(stored)
+        position, previous = head.position, head.hash
+        for offset, (index, stream) in enumerate(zip(fresh, streams, strict=True)):
+            event_ = self.batch[index]
+            position += 1
+            version = self._next_version(event_, stream, versions)
+            party, clause = _party_clause(event_)
+            valid_at: datetime | None = getattr(event_, "valid_at", None)
+            row = {
+                "position": position,
+                "event_id": event_.event_id,
+                "stream": stream,
+                "version": version,
+                "type": type(event_).__name__,
+                "schema_version": event_.schema_version,
+                "negotiation": event_.negotiation,
+                "party": party,
+                "clause": clause,
+                "valid_at": None if valid_at is None else to_micros(valid_at),
+                "recorded_at": recorded + offset,
+                "payload": self.payloads[index],
+            }
+            previous = row["hash"] = _chain(previous, row)
+            rows.append(row)
+            for cell_party in _cell_parties(event_):
+                key = (event_.negotiation, cell_party, clause or "")
+                versions.cells[key] += 1
+                new_cells[key] = None
+                entry_rows.append(
+                    {
+                        "negotiation": key[0],
+                        "party": cell_party,
+                        "clause": key[2],
+                        "version": versions.cells[key],
+                        "valid_at": row["valid_at"],
+                        "position": position,
+                        "withdrawn": isinstance(event_, StanceWithdrawn),
+                    }
+                )
+            if isinstance(event_, StanceRetracted):
+                target = retracted[event_.retracted]
+                if target is None:  # retracts an event earlier in this same batch
+                    target = next(r["position"] for r in rows if r["event_id"] == event_.retracted)
+                retraction_rows.append({"retracted": target, "position": position})
+            records[event_.event_id] = RecordedEvent(
+                position=position,
+                recorded_at=from_micros(recorded + offset),
+                stream=stream,
+                version=version,
+                event=event_,
+            )
+        self._insert(rows, entry_rows, list(new_cells), retraction_rows)
+        return [records[e.event_id] for e in self.batch]
+
+    def _already_stored(self) -> dict[str, RecordedEvent]:
+        """Events of the batch already in the log; the same id must mean the same event."""
+        ids = [e.event_id for e in self.batch]
+        if len(set(ids)) != len(ids):
+            seen: set[str] = set()
+            twice = next(i for i in ids if i in seen or seen.add(i))  # type: ignore[func-returns-value]
+            raise DuplicateError("event", twice)
+        stored: dict[str, RecordedEvent] = {}
+        by_id = {e.event_id: p for e, p in zip(self.batch, self.payloads, strict=True)}
+        for chunk in _chunks(ids):
+            for row in self.conn.execute(
+                select(*_ROW_COLUMNS, events.c.event_id).where(events.c.event_id.in_(chunk))
+            ):
+                if row.payload != by_id[row.event_id]:
+                    raise DuplicateError("event", row.event_id)
+                stored[row.event_id] = _record(row)
+        return stored
+
+    def _retraction_targets(self, fresh: list[Event]) -> dict[str, int | None]:
+        """Position of each event retracted in the batch (``None``: it is in the batch)."""
+        wanted = [e.retracted for e in fresh if isinstance(e, StanceRetracted)]
+        if not wanted:
+            return {}
+        found: dict[str, int | None] = {}
+        kinds: dict[str, str] = {}
+        for chunk in _chunks(wanted):
+            for event_id, position, type_ in self.conn.execute(
+                select(events.c.event_id, events.c.position, events.c.type).where(
+                    events.c.event_id.in_(chunk)
+                )
+            ):
+                found[event_id], kinds[event_id] = position, type_
+        in_batch = {e.event_id: type(e).__name__ for e in fresh}
+        for event_id in wanted:
+            if event_id not in found:
+                if event_id not in in_batch:
+                    raise UnknownEventError(event_id)
+                found[event_id], kinds[event_id] = None, in_batch[event_id]
+            if kinds[event_id] not in {cls.__name__ for cls in CELL_EVENTS}:
+                kind = kinds[event_id]
+                raise ValidationError(
+                    f"event {event_id!r} is a {kind}: only stance events can be retracted"
+                )
+        return found
+
+    def _next_version(self, event_: Event, stream: str, versions: _Versions) -> int:
+        if isinstance(event_, StanceRecorded | StanceWithdrawn):
+            # A cell's stream: its version is the cell's, bumped with the entry in run().
+            return versions.current(stream) + 1
+        current = versions.streams[stream]
+        what = _FIRST_OF_STREAM.get(type(event_))
+        if what is not None and current > 0:
+            name = stream if what == "negotiation" else stream.rsplit("/", 1)[-1]
+            raise DuplicateError(what, name, None if what == "negotiation" else event_.negotiation)
+        if isinstance(event_, StanceRetracted) and current > 0:
+            raise AlreadyRetractedError(event_.retracted)
+        versions.streams[stream] = current + 1
+        return current + 1
+
+    def _head(self) -> _Head:
+        row = self.conn.execute(
+            select(events.c.position, events.c.recorded_at, events.c.hash)
+            .order_by(events.c.position.desc())
+            .limit(1)
+        ).first()
+        if row is None:
+            return _Head(position=0, recorded_at=0, hash=_GENESIS)
+        return _Head(position=row.position, recorded_at=row.recorded_at, hash=row.hash)
+
+    def _insert(
+        self,
+        rows: list[dict[str, Any]],
+        entry_rows: list[dict[str, Any]],
+        new_cells: list[tuple[str, str, str]],
+        retraction_rows: list[dict[str, Any]],
+    ) -> None:
+        if not rows:
+            return
+        self.conn.execute(insert(events), rows)
+        if entry_rows:
+            self.conn.execute(insert(cell_entries), entry_rows)
+            known: set[tuple[str, str, str]] = set()
+            for chunk in _chunks(new_cells):
+                key = tuple_(cells.c.negotiation, cells.c.party, cells.c.clause)
+                known.update(
+                    tuple(r) for r in self.conn.execute(select(cells).where(key.in_(chunk)))
+                )
+            missing = [c for c in new_cells if c not in known]
+            if missing:
+                self.conn.execute(
+                    insert(cells),
+                    [{"negotiation": n, "party": p, "clause": c} for n, p, c in missing],
+                )
+        if retraction_rows:
+            self.conn.execute(insert(retractions), retraction_rows)
+
+
+class _WriteTransaction:
+    """``with`` block: a connection in a transaction that holds the writers' lock."""
+
+    def __init__(self, store: SqlEventStore) -> None:
+        self._store = store
+        self._conn: Connection | None = None
+        self._tx: Any = None
+
+    def __enter__(self) -> Connection:
+        conn = self._store.engine.connect().execution_options(negotrack_write=True)
+        self._conn = conn
+        self._tx = conn.begin()
+        if self._store.dialect == "postgresql":
+            conn.execute(select(func.pg_advisory_xact_lock(literal(_PG_LOCK_KEY))))
+        return conn
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        assert self._conn is not None
+        try:
+            if exc_type is None:
+                self._tx.commit()
+            else:
+                self._tx.rollback()
+        finally:
+            self._conn.close()
+
+
+def _make_engine(url: str) -> Engine:
+    if url.startswith("postgresql"):
+        try:
+            import psycopg  # noqa: F401, PLC0415
+        except ImportError as exc:
+            raise MissingDependencyError("psycopg", "postgres", ["PostgreSQL"]) from exc
+        return create_engine(url, pool_pre_ping=True)
+    if not url.startswith("sqlite"):
+        raise StoreError(
+            f"unsupported database URL {url!r}: use sqlite:/// or postgresql+psycopg://"
+        )
+    in_memory = url in {"sqlite://", "sqlite:///:memory:"} or "mode=memory" in url
+    kwargs: dict[str, Any] = {"connect_args": {"timeout": 60, "check_same_thread": False}}
+    if in_memory:
+        kwargs["poolclass"] = StaticPool  # one connection, or each would see its own database
+    engine = create_engine(url, **kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _configure(dbapi_connection: Any, _: Any) -> None:
+        # Let SQLAlchemy, not the driver, emit BEGIN, so that writers can ask
+        # for BEGIN IMMEDIATE (the write lock up front, no upgrade deadlock).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        if not in_memory:
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
+        write = conn.get_execution_options().get("negotrack_write", False)
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+        except OperationalError as exc:
+            raise StoreError(f"cannot begin a transaction on {url}: {exc.orig}") from exc
+
+    return engine
