@@ -404,7 +404,7 @@ class Negotiation:
         role: Role | str = Role.MEMBER,
         note: str | None = None,
     ) -> RecordedEvent:
-        """From ``valid_at``, ``member`` belongs to ``group`` (or speaks for it: ``role="speaks_for"``)."""
+        """From ``valid_at``, ``member`` belongs to ``group`` (or speaks for it, by ``role``)."""
         instant, precision = valid_instant(valid_at, self.timezone)
         return self._append(
             MembershipStarted(

@@ -118,8 +118,8 @@ def append_only_ddl(dialect: str) -> list[str]:
     if dialect == "postgresql":
         statements = [
             "CREATE OR REPLACE FUNCTION negotrack_refuse_change() RETURNS trigger "
-            "LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'negotrack: % is append-only', "
-            "TG_TABLE_NAME; END $$"
+            "LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION USING MESSAGE = "
+            "'negotrack: ' || TG_TABLE_NAME || ' is append-only'; END $$"
         ]
         for table in _APPEND_ONLY:
             statements += [

@@ -175,11 +175,11 @@ class _Versions:
                 .group_by(events.c.stream)
             )
             self.streams.update(dict.fromkeys(chunk, 0))
-            self.streams.update(dict(rows.tuples().all()))
+            self.streams.update({row[0]: row[1] for row in rows})
         wanted_cells = sorted(set(cell_keys) - self.cells.keys())
         for chunk in _chunks(wanted_cells):
             key = tuple_(cell_entries.c.negotiation, cell_entries.c.party, cell_entries.c.clause)
-            rows: Any = self._conn.execute(
+            found: Any = self._conn.execute(
                 select(
                     cell_entries.c.negotiation,
                     cell_entries.c.party,
@@ -190,7 +190,7 @@ class _Versions:
                 .group_by(cell_entries.c.negotiation, cell_entries.c.party, cell_entries.c.clause)
             )
             self.cells.update(dict.fromkeys(chunk, 0))
-            self.cells.update({(r[0], r[1], r[2]): r[3] for r in rows})
+            self.cells.update({(r[0], r[1], r[2]): r[3] for r in found})
 
     def current(self, stream: str) -> int:
         """The version of a stream name; a cell's version counts all its stance events."""

@@ -1,0 +1,109 @@
+"""Shared fixtures: the backends every storage test runs on, and hypothesis profiles.
+
+Storage tests take the ``backend`` fixture and run once per backend: SQLite
+always, PostgreSQL when ``NEGOTRACK_TEST_POSTGRES_URL`` is set (CI sets it and
+fails, rather than skips, when the server does not answer).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+import sqlalchemy as sa
+from hypothesis import HealthCheck, settings
+
+import negotrack
+
+settings.register_profile("dev", max_examples=40, deadline=None)
+settings.register_profile(
+    "ci",
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    print_blob=True,
+)
+settings.load_profile(os.environ.get("NEGOTRACK_HYPOTHESIS_PROFILE", "dev"))
+
+POSTGRES_URL = os.environ.get("NEGOTRACK_TEST_POSTGRES_URL")
+SKIP_POSTGRES = (
+    "PostgreSQL tests need a server: set NEGOTRACK_TEST_POSTGRES_URL, e.g. "
+    "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+StoreFactory = Callable[[], str]
+"""Returns the URL of a fresh, empty store on one backend."""
+
+
+class Backend:
+    """Makes fresh, empty stores on one backend and cleans them up."""
+
+    def __init__(self, name: str, tmp: Path) -> None:
+        self.name = name
+        self._tmp = tmp
+        self._schemas: list[str] = []
+        self._engine: sa.Engine | None = None
+        if name == "postgresql":
+            assert POSTGRES_URL is not None
+            self._engine = sa.create_engine(POSTGRES_URL)
+            with self._engine.connect() as conn:  # fail loudly if the server is away
+                conn.execute(sa.text("SELECT 1"))
+
+    def url(self, *, memory: bool = False) -> str:
+        """The URL of a fresh store (an in-memory SQLite one when ``memory``)."""
+        if self.name == "sqlite":
+            if memory:
+                return "sqlite://"
+            return f"sqlite:///{self._tmp / f'{uuid.uuid4().hex}.db'}"
+        assert self._engine is not None and POSTGRES_URL is not None
+        schema = f"nt_{uuid.uuid4().hex[:16]}"
+        with self._engine.begin() as conn:
+            conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
+        self._schemas.append(schema)
+        separator = "&" if "?" in POSTGRES_URL else "?"
+        return f"{POSTGRES_URL}{separator}options={quote(f'-csearch_path={schema}')}"
+
+    def tracker(self, *, memory: bool = True) -> negotrack.Tracker:
+        """A tracker on a fresh store."""
+        return negotrack.open(self.url(memory=memory))
+
+    def close(self) -> None:
+        if self._engine is not None:
+            for schema in self._schemas:  # one per transaction: each drop takes many locks
+                with self._engine.begin() as conn:
+                    conn.execute(sa.text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+            self._engine.dispose()
+
+
+def _backends() -> list[object]:
+    return [
+        "sqlite",
+        pytest.param(
+            "postgresql",
+            marks=[
+                pytest.mark.postgres,
+                pytest.mark.skipif(POSTGRES_URL is None, reason=SKIP_POSTGRES),
+            ],
+        ),
+    ]
+
+
+@pytest.fixture(scope="session", params=_backends())
+def backend(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Backend]:
+    """Each storage backend in turn (session-scoped, so hypothesis can use it)."""
+    made = Backend(request.param, tmp_path_factory.mktemp(request.param))
+    yield made
+    made.close()
+
+
+@pytest.fixture
+def tracker(backend: Backend) -> Iterator[negotrack.Tracker]:
+    """A tracker on a fresh store of each backend."""
+    with backend.tracker() as opened:
+        yield opened

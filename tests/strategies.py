@@ -1,0 +1,328 @@
+"""Every hypothesis strategy of the test suite, and the commands that build random logs.
+
+Random histories are built the way an analyst builds a real one: by running
+commands through the public API (record, joint statement, withdraw, retract,
+correct), so that the properties speak about logs negotrack can actually hold.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import attrs
+from hypothesis import strategies as st
+
+import negotrack
+from negotrack import (
+    AlreadyRetractedError,
+    ClauseAmended,
+    ClauseTabled,
+    ClauseWithdrawn,
+    Event,
+    Evidence,
+    IntervalScale,
+    JointStatementRecorded,
+    MembershipEnded,
+    MembershipStarted,
+    NegotiationOpened,
+    NoteRecorded,
+    Ordinal,
+    PartyKind,
+    PartyRegistered,
+    Precision,
+    Reading,
+    RecordedEvent,
+    Role,
+    Source,
+    StanceRecorded,
+    StanceRetracted,
+    StanceWithdrawn,
+)
+
+NEGOTIATION = "test-talks"
+PARTIES = ("GB", "FR", "UA", "eu", "e3")
+CLAUSES = ("territory", "military-cap", "plan-as-a-whole")
+BASE = datetime(2025, 11, 20, tzinfo=UTC)
+"""Day 0 of the random logs; clauses are tabled the day before."""
+
+slugs = st.from_regex(r"[a-z0-9]{1,8}(-[a-z0-9]{1,8}){0,2}", fullmatch=True)
+party_ids = st.one_of(st.from_regex(r"[A-Z]{2}", fullmatch=True), slugs)
+texts = st.text(min_size=1, max_size=40).filter(lambda s: s.strip() != "")
+zones = st.sampled_from([UTC, ZoneInfo("Europe/Kyiv"), ZoneInfo("America/New_York")])
+aware_datetimes = st.datetimes(
+    min_value=datetime(1990, 1, 1),
+    max_value=datetime(2100, 1, 1),
+    timezones=zones,
+    allow_imaginary=False,
+)
+unit = st.none() | st.floats(min_value=0.0, max_value=1.0)
+ordinals = st.sampled_from(list(Ordinal))
+
+sources = st.builds(
+    Source,
+    outlet=texts,
+    title=st.none() | texts,
+    url=st.none() | st.just("https://example.org/report"),
+    published=st.none() | st.dates(min_value=date(1990, 1, 1), max_value=date(2100, 1, 1)),
+    file=st.none() | st.just("000_855a6cc0775a402e.txt"),
+)
+evidence = st.builds(Evidence, source=sources, quote=texts, stated=st.booleans())
+evidence_tuples = st.lists(evidence, max_size=3).map(tuple)
+
+
+@st.composite
+def interval_scales(draw: st.DrawFn) -> IntervalScale:
+    """An interval scale with a few labelled points inside it."""
+    low = draw(st.integers(-100, 50))
+    high = low + draw(st.integers(1, 100))
+    points = draw(st.lists(st.integers(low, high), max_size=3, unique=True))
+    return IntervalScale(low=low, high=high, labels={float(p): f"point {p}" for p in points})
+
+
+def _base(cls: type, **fields: st.SearchStrategy[object]) -> st.SearchStrategy[Event]:
+    return st.builds(cls, negotiation=slugs, event_id=st.uuids().map(lambda u: u.hex), **fields)
+
+
+events_by_type: dict[type, st.SearchStrategy[Event]] = {
+    NegotiationOpened: _base(
+        NegotiationOpened,
+        title=texts,
+        timezone=st.sampled_from(["UTC", "Europe/Kyiv"]),
+        description=st.none() | texts,
+    ),
+    PartyRegistered: _base(
+        PartyRegistered,
+        party=party_ids,
+        name=texts,
+        kind=st.sampled_from(list(PartyKind)),
+        aliases=st.lists(texts, max_size=2).map(tuple),
+    ),
+    MembershipStarted: _base(
+        MembershipStarted,
+        member=party_ids,
+        group=party_ids,
+        role=st.sampled_from(list(Role)),
+        valid_at=aware_datetimes,
+        precision=st.sampled_from(list(Precision)),
+        note=st.none() | texts,
+    ),
+    MembershipEnded: _base(
+        MembershipEnded, member=party_ids, group=party_ids, valid_at=aware_datetimes
+    ),
+    ClauseTabled: _base(
+        ClauseTabled,
+        clause=slugs,
+        title=texts,
+        topic=st.none() | texts,
+        text=st.none() | texts,
+        scale=st.none() | interval_scales(),
+        valid_at=aware_datetimes,
+    ),
+    ClauseAmended: _base(ClauseAmended, clause=slugs, text=texts, valid_at=aware_datetimes),
+    ClauseWithdrawn: _base(
+        ClauseWithdrawn, clause=slugs, valid_at=aware_datetimes, reason=st.none() | texts
+    ),
+    StanceRecorded: _base(
+        StanceRecorded,
+        party=party_ids,
+        clause=slugs,
+        stance=ordinals | st.floats(min_value=-100, max_value=100),
+        valid_at=aware_datetimes,
+        precision=st.sampled_from(list(Precision)),
+        evidence=evidence_tuples,
+        salience=unit,
+        confidence=unit,
+        conditions=st.none() | texts,
+        speaker=st.none() | texts,
+        note=st.none() | texts,
+    ),
+    JointStatementRecorded: _base(
+        JointStatementRecorded,
+        signatories=st.lists(party_ids, min_size=1, max_size=4, unique=True).map(tuple),
+        clause=slugs,
+        stance=ordinals,
+        valid_at=aware_datetimes,
+        evidence=evidence_tuples,
+        salience=unit,
+        confidence=unit,
+        conditions=st.none() | texts,
+        title=st.none() | texts,
+        statement=st.none() | slugs,
+        readings=st.lists(
+            st.builds(
+                Reading,
+                signatories=st.lists(party_ids, max_size=3).map(tuple),
+                evidence=evidence_tuples,
+                note=st.none() | texts,
+            ),
+            max_size=2,
+        ).map(tuple),
+    ),
+    StanceWithdrawn: _base(
+        StanceWithdrawn,
+        party=party_ids,
+        clause=slugs,
+        valid_at=aware_datetimes,
+        evidence=evidence_tuples,
+        reason=st.none() | texts,
+    ),
+    StanceRetracted: _base(
+        StanceRetracted,
+        retracted=st.uuids().map(lambda u: u.hex),
+        reason=texts,
+        replaced_by=st.none() | st.uuids().map(lambda u: u.hex),
+    ),
+    NoteRecorded: _base(
+        NoteRecorded,
+        kind=st.sampled_from(["meeting", "call", "deadline"]),
+        text=texts,
+        valid_at=aware_datetimes,
+        parties=st.lists(party_ids, max_size=3).map(tuple),
+        evidence=evidence_tuples,
+    ),
+}
+"""One strategy per event type; a new event type must be added here (a test checks)."""
+
+any_event = st.one_of(*events_by_type.values())
+
+
+# -- commands: random histories through the public API -----------------------
+
+
+def day(n: int, hours: int = 0) -> datetime:
+    """Valid time ``n`` days (and ``hours``) after the base date."""
+    return BASE + timedelta(days=n, hours=hours)
+
+
+@attrs.frozen
+class Record:
+    party: str
+    clause: str
+    stance: Ordinal
+    valid_day: int
+    hours: int
+
+
+@attrs.frozen
+class Joint:
+    signatories: tuple[str, ...]
+    clause: str
+    stance: Ordinal
+    valid_day: int
+
+
+@attrs.frozen
+class Withdraw:
+    party: str
+    clause: str
+    valid_day: int
+
+
+@attrs.frozen
+class Retract:
+    target: int  # index into the stance events recorded so far (mod their number)
+
+
+@attrs.frozen
+class Correct:
+    target: int
+    stance: Ordinal
+    valid_day: int
+
+
+Command = Record | Joint | Withdraw | Retract | Correct
+
+days = st.integers(0, 9)
+parties = st.sampled_from(PARTIES)
+clauses = st.sampled_from(CLAUSES)
+commands: st.SearchStrategy[Command] = st.one_of(
+    st.builds(Record, parties, clauses, ordinals, days, st.sampled_from([0, 0, 6, 12])),
+    st.builds(
+        Joint,
+        st.lists(parties, min_size=1, max_size=3, unique=True).map(tuple),
+        clauses,
+        ordinals,
+        days,
+    ),
+    st.builds(Withdraw, parties, clauses, days),
+    st.builds(Retract, st.integers(0, 1000)),
+    st.builds(Correct, st.integers(0, 1000), ordinals, days),
+)
+command_lists = st.lists(commands, max_size=25)
+stance_commands = st.lists(
+    st.builds(Record, parties, clauses, ordinals, days, st.sampled_from([0, 6, 12])), max_size=20
+)
+
+
+def open_test_negotiation(tracker: negotrack.Tracker) -> negotrack.Negotiation:
+    """A negotiation with the test parties and clauses declared."""
+    neg = tracker.open_negotiation(NEGOTIATION, title="Random talks")
+    for party in PARTIES:
+        neg.register_party(party, party, "state" if party.isupper() else "group")
+    for clause in CLAUSES:
+        neg.table_clause(clause, clause.replace("-", " "), valid_at=day(-1))
+    return neg
+
+
+QUOTE = Evidence(source=Source(outlet="Test Wire"), quote="as reported")
+
+
+def apply(neg: negotrack.Negotiation, command: Command, stance_events: list[str]) -> None:
+    """Run one command; ``stance_events`` collects the ids of stance events recorded."""
+    match command:
+        case Record(party, clause, stance, valid_day, hours):
+            r = neg.record_stance(
+                party, clause, stance, valid_at=day(valid_day, hours), evidence=QUOTE
+            )
+            stance_events.append(r.event.event_id)
+        case Joint(signatories, clause, stance, valid_day):
+            r = neg.record_joint_statement(
+                signatories, clause, stance, valid_at=day(valid_day), evidence=QUOTE
+            )
+            stance_events.append(r.event.event_id)
+        case Withdraw(party, clause, valid_day):
+            r = neg.withdraw_stance(party, clause, valid_at=day(valid_day))
+            stance_events.append(r.event.event_id)
+        case Retract(target) if stance_events:
+            try:
+                neg.retract(stance_events[target % len(stance_events)], reason="misquote")
+            except AlreadyRetractedError:
+                pass
+        case Correct(target, stance, valid_day) if stance_events:
+            original = stance_events[target % len(stance_events)]
+            try:
+                _, replacement = neg.correct(
+                    original, reason="wrong date", stance=stance, valid_at=day(valid_day)
+                )
+            except (AlreadyRetractedError, negotrack.ValidationError):
+                return  # already retracted, or a withdrawal (which cannot be corrected)
+            stance_events.append(replacement.event.event_id)
+        case _:
+            pass
+
+
+def build_log(neg: negotrack.Negotiation, cmds: Sequence[Command]) -> list[str]:
+    """Run the commands in order; return the ids of the stance events recorded."""
+    stance_events: list[str] = []
+    for command in cmds:
+        apply(neg, command, stance_events)
+    return stance_events
+
+
+@st.composite
+def as_of_times(draw: st.DrawFn) -> datetime:
+    """An as-of instant around the random logs' valid times (ties included)."""
+    return day(draw(st.integers(-2, 11)), draw(st.sampled_from([0, 6, 12, 23])))
+
+
+def known_at_times(records: Sequence[RecordedEvent]) -> st.SearchStrategy[datetime | None]:
+    """None, or an instant at, just before, or after a record time of the log."""
+    if not records:
+        return st.none()
+    return st.none() | st.builds(
+        lambda r, shift: r.recorded_at + timedelta(microseconds=shift),
+        st.sampled_from(list(records)),
+        st.sampled_from([-1, 0, 1]),
+    )

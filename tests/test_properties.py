@@ -1,0 +1,199 @@
+"""The invariants of DESIGN.md as hypothesis properties, on every backend."""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from negotrack import Matrix
+from negotrack.projections.history import project_history
+from negotrack.projections.matrix import project_matrix
+from tests.conftest import POSTGRES_URL, SKIP_POSTGRES, Backend
+from tests.strategies import (
+    CLAUSES,
+    NEGOTIATION,
+    PARTIES,
+    Record,
+    as_of_times,
+    day,
+    build_log,
+    command_lists,
+    known_at_times,
+    open_test_negotiation,
+    stance_commands,
+)
+
+
+def _essence(matrix: Matrix) -> dict[tuple[str, str], tuple[object, ...]]:
+    """What a cell says, without the ids and record times a store assigns."""
+    return {k: (c.stance, c.valid_at, c.signatories) for k, c in matrix.cells.items()}
+
+
+class TestSqlEqualsFold:
+    """Invariant 1: the indexed as-of query equals the reference fold over the event list."""
+
+    @given(cmds=command_lists, data=st.data())
+    def test_matrix_equals_fold(
+        self, backend: Backend, cmds: list[object], data: st.DataObject
+    ) -> None:
+        """For random logs, random as_of and random known_at, both paths give the same cells."""
+        with backend.tracker() as tracker:
+            neg = open_test_negotiation(tracker)
+            build_log(neg, cmds)  # type: ignore[arg-type]
+            records = list(tracker.events())
+            for _ in range(3):
+                as_of = data.draw(as_of_times(), label="as_of")
+                known_at = data.draw(known_at_times(records), label="known_at")
+                sql = neg.matrix(as_of, known_at=known_at)
+                fold = project_matrix(records, NEGOTIATION, as_of, known_at)
+                assert sql.cells == fold.cells
+
+    @given(cmds=command_lists, data=st.data())
+    def test_history_equals_fold(
+        self, backend: Backend, cmds: list[object], data: st.DataObject
+    ) -> None:
+        """A cell's history from the index equals the fold, for any known_at."""
+        with backend.tracker() as tracker:
+            neg = open_test_negotiation(tracker)
+            build_log(neg, cmds)  # type: ignore[arg-type]
+            records = list(tracker.events())
+            party = data.draw(st.sampled_from(PARTIES))
+            clause = data.draw(st.sampled_from(CLAUSES))
+            known_at = data.draw(known_at_times(records))
+            sql = neg.history(party, clause, known_at=known_at)
+            fold = project_history(records, NEGOTIATION, party, clause, known_at)
+            assert sql == fold
+
+
+class TestAppendOnly:
+    """Invariant 2: any later read of the log extends every earlier read."""
+
+    @given(first=command_lists, second=command_lists)
+    def test_later_reads_extend_earlier_ones(
+        self, backend: Backend, first: list[object], second: list[object]
+    ) -> None:
+        """Appending more never changes, reorders or removes what was read before."""
+        with backend.tracker() as tracker:
+            neg = open_test_negotiation(tracker)
+            build_log(neg, first)  # type: ignore[arg-type]
+            before = list(tracker.events())
+            build_log(neg, second)  # type: ignore[arg-type]
+            after = list(tracker.events())
+            assert after[: len(before)] == before
+            assert [r.position for r in after] == list(range(1, len(after) + 1))
+            assert all(a.recorded_at < b.recorded_at for a, b in zip(after, after[1:]))
+            assert tracker.verify() == len(after)
+
+
+class TestIdempotency:
+    """Invariant 4: appending an event id again writes nothing new."""
+
+    @given(cmds=command_lists)
+    def test_reappending_the_log_writes_nothing(self, backend: Backend, cmds: list[object]) -> None:
+        """Every event appended a second time comes back as stored, and the log is unchanged."""
+        with backend.tracker() as tracker:
+            neg = open_test_negotiation(tracker)
+            build_log(neg, cmds)  # type: ignore[arg-type]
+            log = list(tracker.events())
+            again = tracker.append([r.event for r in log])
+            assert again == log
+            assert list(tracker.events()) == log
+
+
+class TestBitemporal:
+    """Invariant 6: known_at after the last record is "now"; retractions act from their record on."""
+
+    @given(cmds=command_lists, as_of=as_of_times())
+    def test_known_now_equals_plain_as_of(
+        self, backend: Backend, cmds: list[object], as_of: object
+    ) -> None:
+        """A view known at or after the last record time is the plain as-of view."""
+        with backend.tracker() as tracker:
+            neg = open_test_negotiation(tracker)
+            build_log(neg, cmds)  # type: ignore[arg-type]
+            last = list(tracker.events())[-1].recorded_at
+            assert neg.matrix(as_of, known_at=last).cells == neg.matrix(as_of).cells  # type: ignore[arg-type]
+            later = last + timedelta(days=400)
+            assert neg.matrix(as_of, known_at=later).cells == neg.matrix(as_of).cells  # type: ignore[arg-type]
+
+    @given(cmds=stance_commands.filter(bool), pick=st.randoms(use_true_random=False))
+    def test_retraction_changes_only_views_known_after_it(
+        self, backend: Backend, cmds: list[Record], pick: random.Random
+    ) -> None:
+        """Views known before the retraction are untouched; views known after it lose the event."""
+        with backend.tracker() as tracker:
+            neg = open_test_negotiation(tracker)
+            ids = build_log(neg, cmds)
+            k1 = list(tracker.events())[-1].recorded_at
+            as_of_days = [day(n, 23) for n in (0, 3, 9, 30)]
+            views = {t: neg.matrix(t, known_at=k1).cells for t in as_of_days}
+            target = pick.choice(ids)
+            k2 = neg.retract(target, reason="misquote").recorded_at
+            for t, cells in views.items():
+                assert neg.matrix(t, known_at=k1).cells == cells  # unchanged before K2
+                after = neg.matrix(t, known_at=k2)
+                assert target not in {c.event_id for c in after}
+                fold = project_matrix(list(tracker.events()), NEGOTIATION, t, k2)
+                assert after.cells == fold.cells
+            assert neg.matrix(as_of_days[-1]).cells == neg.matrix(as_of_days[-1], known_at=k2).cells
+
+
+class TestRecordingOrder:
+    """Invariant 7: recording order does not change a matrix when valid times are distinct."""
+
+    @given(cmds=stance_commands, order=st.randoms(), as_of=as_of_times())
+    def test_permuted_recording_gives_the_same_matrix(
+        self, backend: Backend, cmds: list[Record], order: random.Random, as_of: object
+    ) -> None:
+        """The same stances recorded in another order give the same cells."""
+        distinct = list({(c.party, c.clause, c.valid_day, c.hours): c for c in cmds}.values())
+        shuffled = list(distinct)
+        order.shuffle(shuffled)
+        results = []
+        for sequence in (distinct, shuffled):
+            with backend.tracker() as tracker:
+                neg = open_test_negotiation(tracker)
+                build_log(neg, sequence)
+                results.append(
+                    {k: c.stance for k, c in neg.matrix(as_of).cells.items()}  # type: ignore[arg-type]
+                )
+        assert results[0] == results[1]
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(POSTGRES_URL is None, reason=SKIP_POSTGRES)
+class TestBackendsAgree:
+    """Invariant 8: SQLite and PostgreSQL give identical answers on the same log."""
+
+    @given(cmds=command_lists, data=st.data())
+    @settings(max_examples=25)
+    def test_sqlite_and_postgresql_agree(
+        self, cmds: list[object], data: st.DataObject, tmp_path_factory: pytest.TempPathFactory
+    ) -> None:
+        """The same commands on both backends give the same matrices and histories."""
+        sqlite = Backend("sqlite", tmp_path_factory.mktemp("agree"))
+        postgres = Backend("postgresql", tmp_path_factory.mktemp("agree"))
+        try:
+            answers = []
+            as_of = data.draw(as_of_times())
+            for backend in (sqlite, postgres):
+                with backend.tracker() as tracker:
+                    neg = open_test_negotiation(tracker)
+                    build_log(neg, cmds)  # type: ignore[arg-type]
+                    answers.append(
+                        (
+                            _essence(neg.matrix(as_of)),
+                            [
+                                (e.kind, e.stance, e.valid_at, e.retracted)
+                                for e in neg.history("GB", "territory")
+                            ],
+                        )
+                    )
+            assert answers[0] == answers[1]
+        finally:
+            sqlite.close()
+            postgres.close()
