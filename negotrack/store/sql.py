@@ -31,6 +31,7 @@ from sqlalchemy import (
     exists,
     func,
     insert,
+    inspect,
     literal,
     select,
     tuple_,
@@ -214,9 +215,14 @@ class SqlEventStore:
     def __init__(self, url: str | Engine, *, create: bool = True) -> None:
         self.engine = url if isinstance(url, Engine) else _make_engine(url)
         self.dialect = self.engine.dialect.name
-        if create:
-            self._create_schema()
-        self._check_schema()
+        try:
+            if create:
+                self._create_schema()
+            self._check_schema()
+        except BaseException:
+            if not isinstance(url, Engine):  # ours to dispose of; a caller's engine is theirs
+                self.engine.dispose()
+            raise
 
     # -- schema ---------------------------------------------------------------
 
@@ -233,9 +239,11 @@ class SqlEventStore:
 
     def _check_schema(self) -> None:
         with self.engine.connect() as conn:
-            found = conn.execute(
-                select(store_info.c.value).where(store_info.c.key == "schema")
-            ).scalar_one_or_none()
+            found = None
+            if inspect(conn).has_table(store_info.name):
+                found = conn.execute(
+                    select(store_info.c.value).where(store_info.c.key == "schema")
+                ).scalar_one_or_none()
         if found is None:
             raise StoreError("the database has no negotrack schema; open it with create=True")
         if int(found) != SCHEMA_VERSION:
