@@ -40,6 +40,7 @@ Examples:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
 import gc
 import hashlib
@@ -481,10 +482,8 @@ def fmt_seconds(seconds: float) -> str:
 
 def remove_db(path: str) -> None:
     for suffix in ("", "-wal", "-shm", "-journal"):
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.remove(path + suffix)
-        except FileNotFoundError:
-            pass
 
 
 # ---------------------------------------------------------------------------
@@ -567,6 +566,7 @@ CREATE TABLE cells (
 """
 EVENT_COLUMNS = ("position, event_id, stream, version, type, schema_version, negotiation, "
                  "party, clause, valid_at, recorded_at, payload, hash")
+SAME_ROWS = "same rows: JSON payload + sha256 chain"
 INSERT_EVENT = f"INSERT INTO events ({EVENT_COLUMNS}) VALUES ({', '.join('?' * 13)})"
 INSERT_ENTRY = ("INSERT INTO cell_entries (negotiation, party, clause, version, valid_at, "
                 "position, withdrawn) VALUES (?, ?, ?, ?, ?, ?, ?)")
@@ -625,7 +625,10 @@ FROM cells AS c CROSS JOIN LATERAL (
     ORDER BY x.valid_at DESC, x.position DESC LIMIT 1) AS e
 WHERE c.negotiation = ?
 """
-KNOWN_POSITION = "SELECT COALESCE(MAX(position), 0) FROM events WHERE recorded_at <= ?"
+# Record times increase with the position (one writer at a time assigns both), so the
+# newest position known at K is one seek down the recorded_at index.
+KNOWN_POSITION = ("SELECT position FROM events WHERE recorded_at <= ? "
+                  "ORDER BY recorded_at DESC LIMIT 1")
 CELL_HISTORY = """
 SELECT position, event_id, valid_at, recorded_at, payload FROM events
 WHERE negotiation = ? AND party = ? AND clause = ? ORDER BY valid_at, position
@@ -715,7 +718,8 @@ def floor_seek(conn: RawConn, as_of_us: int, known_at_us: int | None = None) -> 
     """The best as-of query: a per-cell seek (two queries with known_at, as negotrack)."""
     if known_at_us is None:
         return conn.query(as_of_seek_sql(conn.dialect, False), (as_of_us, NEGOTIATION))
-    position = conn.query(KNOWN_POSITION, (known_at_us,))[0][0]
+    found = conn.query(KNOWN_POSITION, (known_at_us,))
+    position = found[0][0] if found else 0
     return conn.query(as_of_seek_sql(conn.dialect, True), (as_of_us, position, NEGOTIATION))
 
 
@@ -770,14 +774,14 @@ if HAVE_EVENTSOURCING:
             return uuid.uuid5(uuid.NAMESPACE_URL, f"negotrack-bench/{party}/{clause}")
 
         @event("Created")
-        def __init__(self, party: str, clause: str, event_id: str, stance: str,
+        def __init__(self, *, party: str, clause: str, event_id: str, stance: str,
                      valid_at: int, outlet: str, quote: str) -> None:
             self.party, self.clause = party, clause
             self.event_id, self.stance, self.valid_at = event_id, stance, valid_at
             self.outlet, self.quote = outlet, quote
 
         @event("Recorded")
-        def record(self, party: str, clause: str, event_id: str, stance: str,
+        def record(self, *, party: str, clause: str, event_id: str, stance: str,
                    valid_at: int, outlet: str, quote: str) -> None:
             self.event_id, self.stance, self.valid_at = event_id, stance, valid_at
             self.outlet, self.quote = outlet, quote
@@ -786,22 +790,24 @@ if HAVE_EVENTSOURCING:
         log_section_size = PAGE  # the largest page the notification log hands out
 
 
-def es_args(s: Stance) -> tuple[str, str, str, str, int, str, str]:
-    return (s.party, s.clause, s.event_id, s.stance.label, s.valid_us, s.outlet, s.quote)
+def es_args(s: Stance) -> dict[str, Any]:
+    return {"party": s.party, "clause": s.clause, "event_id": s.event_id,
+            "stance": s.stance.label, "valid_at": s.valid_us, "outlet": s.outlet,
+            "quote": s.quote}
 
 
-def es_save(app: Any, batches: Sequence[Sequence[tuple[Any, ...]]]) -> None:
+def es_save(app: Any, batches: Sequence[Sequence[dict[str, Any]]]) -> None:
     """One app.save() per batch; a cell's first event creates its aggregate."""
     cells: dict[tuple[str, str], Any] = {}
     for batch in batches:
         touched: dict[tuple[str, str], Any] = {}
         for args in batch:
-            key = (args[0], args[1])
+            key = (args["party"], args["clause"])
             cell = cells.get(key)
             if cell is None:
-                cell = cells[key] = EsCell(*args)
+                cell = cells[key] = EsCell(**args)
             else:
-                cell.record(*args)
+                cell.record(**args)
             touched[key] = cell
         app.save(*touched.values())
 
@@ -943,31 +949,41 @@ class Targets:
 # -- 1. append ------------------------------------------------------------------
 
 
+@dataclass
+class Mode:
+    """One way of appending the workload: its batches, as each system takes them."""
+
+    name: str  # "batched" or "bulk"
+    items: Sequence[Sequence[FloorItem]]
+    events: Sequence[Sequence[Event]]
+    batch_size: int
+
+    def split(self, seq: Sequence[Any]) -> list[Sequence[Any]]:
+        b = self.batch_size
+        return [seq[i : i + b] for i in range(0, len(seq), b)]
+
+
 def append_cases(run: Run) -> None:
     """Case 1: append in batches (one transaction each), then bulk import (one transaction)."""
-    wl, bench, b = run.wl, run.bench, run.wl.batch_size
-    item_batches = [run.items[i : i + b] for i in range(0, wl.n, b)]
-    event_batches = [run.events[i : i + b] for i in range(0, wl.n, b)]
-    modes: list[tuple[str, str, Sequence[Sequence[FloorItem]], Sequence[Sequence[Event]]]] = [
+    wl, b = run.wl, run.wl.batch_size
+    modes = [
         # Bulk first, so that the databases left for the queries are the batched ones,
         # whose record times spread over the whole append like a real log's.
-        ("bulk", "bulk import, one transaction", [run.items], [run.events]),
-        ("batched", f"append, {b} events per transaction", item_batches, event_batches),
+        Mode("bulk", [run.items], [run.events], wl.n),
+        Mode("batched", [run.items[i : i + b] for i in range(0, wl.n, b)],
+             [run.events[i : i + b] for i in range(0, wl.n, b)], b),
     ]
-    for mode, label, items, events in modes:
-        ids = iter("1" + c for c in ("abcdefg" if mode == "batched" else "hijklmn"))
-        floor_append_cases(run, mode, label, items, ids)
-        peer_append_case(run, mode, label, next(ids))
-        nt_sqlite_append_case(run, mode, label, events, next(ids))
-        pg_append_cases(run, mode, label, items, events, ids)
+    for mode in modes:
+        ids = iter("1" + c for c in ("abcdefg" if mode.name == "batched" else "hijklmn"))
+        floor_append_cases(run, mode, ids)
+        peer_append_case(run, mode, next(ids))
+        nt_sqlite_append_case(run, mode, next(ids))
+        pg_append_cases(run, mode, ids)
 
 
-def floor_append_cases(run: Run, mode: str, label: str,
-                       items: Sequence[Sequence[FloorItem]], ids: Iterator[str]) -> None:
-    wl, bench = run.wl, run.bench
-    narrow = narrow_rows(wl)
-    b = wl.batch_size if mode == "batched" else wl.n
-    narrow_batches = [narrow[i : i + b] for i in range(0, wl.n, b)]
+def floor_append_cases(run: Run, mode: Mode, ids: Iterator[str]) -> None:
+    wl, bench, items = run.wl, run.bench, mode.items
+    narrow_batches = mode.split(narrow_rows(wl))
     narrow_path, floor_path = run.path("narrow.sqlite"), run.path("floor.sqlite")
     schema_path = run.path("floor-schema.sqlite")
 
@@ -1006,25 +1022,23 @@ def floor_append_cases(run: Run, mode: str, label: str,
         if log.entries:
             expect(count_rows(log.conn, "cell_entries"), wl.n, "floor cell entries")
 
-    bench.run(Case(next(ids), "sqlite3 narrow", f"{label} (anchors-style rows)", append_narrow,
-                   wl.n, setup=fresh_narrow, check=check_narrow,
+    bench.run(Case(next(ids), "sqlite3 narrow", "anchors-style rows: no JSON, no hash",
+                   append_narrow, wl.n, setup=fresh_narrow, check=check_narrow,
                    teardown=lambda conn: conn.close()))
-    bench.run(Case(next(ids), "sqlite3 floor", f"{label} (same rows, JSON + sha256)",
+    bench.run(Case(next(ids), "sqlite3 floor", SAME_ROWS,
                    lambda log: floor_append(log, items), wl.n, setup=fresh_floor,
                    check=check_floor, teardown=lambda log: log.conn.close()))
-    bench.run(Case(next(ids), "sqlite3 nt-schema", f"{label} (negotrack's tables, raw SQL)",
+    bench.run(Case(next(ids), "sqlite3 nt-schema", "same rows into negotrack's own tables",
                    lambda log: floor_append(log, items), wl.n, setup=fresh_schema,
                    check=check_floor, teardown=lambda log: log.conn.close()))
 
 
-def peer_append_case(run: Run, mode: str, label: str, case_id: str) -> None:
+def peer_append_case(run: Run, mode: Mode, case_id: str) -> None:
     if run.args.skip_eventsourcing:
         return
     wl, bench = run.wl, run.bench
     path = run.path("eventsourcing.sqlite")
-    args = [es_args(s) for s in wl.stances]
-    b = wl.batch_size if mode == "batched" else wl.n
-    batches = [args[i : i + b] for i in range(0, wl.n, b)]
+    batches = mode.split([es_args(s) for s in wl.stances])
 
     def fresh() -> Any:
         if run.es_app is not None:
@@ -1037,18 +1051,17 @@ def peer_append_case(run: Run, mode: str, label: str, case_id: str) -> None:
     def check(_: Any, app: Any) -> None:
         expect(app.recorder.max_notification_id(), wl.n, "eventsourcing events stored")
 
-    what = "1 app.save per batch" if mode == "batched" else "1 app.save of all"
-    bench.run(Case(case_id, "eventsourcing", f"{label} ({what})",
+    what = "app.save per batch" if mode.name == "batched" else "one app.save of all"
+    bench.run(Case(case_id, "eventsourcing", what,
                    lambda app: es_save(app, batches), wl.n, setup=fresh, check=check,
-                   note="includes triggering the aggregate events (its API makes them)"))
+                   note="makes its events in the timed run"))
 
 
-def nt_sqlite_append_case(run: Run, mode: str, label: str,
-                          events: Sequence[Sequence[Event]], case_id: str) -> None:
-    wl, bench = run.wl, run.bench
+def nt_sqlite_append_case(run: Run, mode: Mode, case_id: str) -> None:
+    wl, bench, events = run.wl, run.bench, mode.events
     path = run.path("negotrack.sqlite")
-    floor = "b" if mode == "batched" else "i"
-    peer = "d" if mode == "batched" else "k"
+    floor = "b" if mode.name == "batched" else "i"
+    peer = "d" if mode.name == "batched" else "k"
 
     def fresh() -> Tracker:
         remove_db(path)
@@ -1057,19 +1070,18 @@ def nt_sqlite_append_case(run: Run, mode: str, label: str,
     def check(_: Any, tracker: Tracker) -> None:
         expect(tracker.store.last_position(), run.total_events, "negotrack events stored")
 
-    what = "Tracker.append per batch" if mode == "batched" else "one Tracker.append"
-    bench.run(Case(case_id, "negotrack/sqlite", f"{label} ({what})",
+    what = "Tracker.append(batch)" if mode.name == "batched" else "Tracker.append(all events)"
+    bench.run(Case(case_id, "negotrack/sqlite", what,
                    lambda tracker: nt_append_batches(tracker, events), wl.n, setup=fresh,
                    check=check, teardown=lambda tracker: tracker.close(),
                    floor=("1" + floor,), peer=None if run.args.skip_eventsourcing else "1" + peer))
 
 
-def pg_append_cases(run: Run, mode: str, label: str, items: Sequence[Sequence[FloorItem]],
-                    events: Sequence[Sequence[Event]], ids: Iterator[str]) -> None:
+def pg_append_cases(run: Run, mode: Mode, ids: Iterator[str]) -> None:
     pg = run.pg
     if pg is None:
         return
-    wl, bench = run.wl, run.bench
+    wl, bench, items, events = run.wl, run.bench, mode.items, mode.events
     schemas: dict[str, str] = {}  # kind -> the schema of the latest repetition
 
     def fresh_schema(kind: str) -> str:
@@ -1093,15 +1105,15 @@ def pg_append_cases(run: Run, mode: str, label: str, items: Sequence[Sequence[Fl
         expect(tracker.store.last_position(), run.total_events, "negotrack events stored")
 
     floor_id = next(ids)
-    bench.run(Case(floor_id, "psycopg floor", f"{label} (same rows, JSON + sha256)",
+    bench.run(Case(floor_id, "psycopg floor", SAME_ROWS,
                    lambda log: floor_append(log, items), wl.n, setup=fresh_floor,
                    check=check_floor, teardown=lambda log: log.conn.close()))
-    what = "Tracker.append per batch" if mode == "batched" else "one Tracker.append"
-    bench.run(Case(next(ids), "negotrack/postgresql", f"{label} ({what})",
+    what = "Tracker.append(batch)" if mode.name == "batched" else "Tracker.append(all events)"
+    bench.run(Case(next(ids), "negotrack/postgresql", what,
                    lambda tracker: nt_append_batches(tracker, events), wl.n, setup=fresh_nt,
                    check=check_nt, teardown=lambda tracker: tracker.close(),
                    floor=(floor_id,)))
-    if mode == "batched":  # keep the batched databases for the queries
+    if mode.name == "batched":  # keep the batched databases for the queries
         run.pg_schemas = dict(schemas)
 
 
@@ -1139,20 +1151,29 @@ def matrix_cells(matrix: Any) -> dict[Cell, str]:
     return {key: cell.event_id for key, cell in matrix.cells.items()}
 
 
-def query_cases(run: Run, backend: Backend, ids: Iterator[str], with_peer: bool,
-                number: int = 2) -> dict[str, str]:
-    """Cases 2 and 3 on one backend; returns the case id of each kind, for the ratios."""
+# Fixed ids per kind of case, so that a skipped case never renumbers the others.
+MATRIX_IDS = {"max_join": "a", "window": "b", "seek": "c", "seek_json": "d",
+              "known_floor": "e", "peer_get": "f", "matrix": "g", "known": "h"}
+HISTORY_IDS = {"history_floor": "a", "history_peer": "b", "history": "c", "diff_floor": "d",
+               "diff": "e"}
+GROUP_OF_BACKEND = {"sqlite": ("2", "3"), "postgresql": ("6", "7")}
+
+
+def query_cases(run: Run, backend: Backend, with_peer: bool) -> dict[str, str]:
+    """Case 2, the as-of matrix, on one backend; returns the case id of each kind."""
     wl, bench, conn = run.wl, run.bench, backend.floor
     p, nt = backend.prefix, f"negotrack/{backend.name}"
+    group = GROUP_OF_BACKEND[backend.name][0]
     expected = wl.expected_matrix()
     expected_known = wl.expected_matrix(known=True)
     as_of, known_at = at(wl.as_of_us), nt_known_at(backend, wl)
     cells = len(expected)
     got: dict[str, str] = {}
 
-    def add(kind: str, case: Case) -> None:
-        bench.run(case)
-        got[kind] = case.case_id
+    def add(kind: str, system: str, label: str, fn: Callable[[Any], Any], **kw: Any) -> None:
+        case_id = group + MATRIX_IDS[kind]
+        bench.run(Case(case_id, system, label, fn, kw.pop("count", cells), "query", **kw))
+        got[kind] = case_id
 
     def check_rows(rows: list[Any], _: Any, want: dict[Cell, str] = expected) -> None:
         expect_cells(cells_of_rows(rows), want, "raw as-of rows")
@@ -1160,125 +1181,107 @@ def query_cases(run: Run, backend: Backend, ids: Iterator[str], with_peer: bool,
     def check_matrix(matrix: Any, _: Any, want: dict[Cell, str] = expected) -> None:
         expect_cells(matrix_cells(matrix), want, "negotrack matrix")
 
-    def cid() -> str:
-        return f"{number}{next(ids)}"
-
-    if number == 2 or backend.name == "sqlite":
-        add("max_join", Case(cid(), f"{p} floor", "as-of T, per-cell MAX() join",
-                             lambda _: conn.query(AS_OF_MAX_JOIN, (NEGOTIATION, wl.as_of_us,
-                                                                   NEGOTIATION)),
-                             cells, "query", check=check_rows))
-        add("window", Case(cid(), f"{p} floor", "as-of T, window function",
-                           lambda _: conn.query(AS_OF_WINDOW, (NEGOTIATION, wl.as_of_us)),
-                           cells, "query", check=check_rows))
-    add("seek", Case(cid(), f"{p} floor", "as-of T, per-cell index seek",
-                     lambda _: floor_seek(conn, wl.as_of_us), cells, "query", check=check_rows))
-    add("seek_json", Case(cid(), f"{p} floor", "as-of T, per-cell seek + json.loads",
-                          lambda _: [(r, json.loads(r[6])) for r in floor_seek(conn, wl.as_of_us)],
-                          cells, "query",
-                          check=lambda out, ctx: check_rows([r for r, _ in out], ctx)))
-    add("known_floor", Case(cid(), f"{p} floor", "as-of T, known_at K, per-cell seek",
-                            lambda _: floor_seek(conn, wl.as_of_us, backend.floor_known_at_us),
-                            cells, "query",
-                            check=lambda rows, ctx: check_rows(rows, ctx, expected_known)))
+    add("max_join", f"{p} floor", "as-of T, per-cell MAX() join",
+        lambda _: conn.query(AS_OF_MAX_JOIN, (NEGOTIATION, wl.as_of_us, NEGOTIATION)),
+        check=check_rows)
+    add("window", f"{p} floor", "as-of T, window function",
+        lambda _: conn.query(AS_OF_WINDOW, (NEGOTIATION, wl.as_of_us)), check=check_rows)
+    add("seek", f"{p} floor", "as-of T, per-cell index seek",
+        lambda _: floor_seek(conn, wl.as_of_us), check=check_rows)
+    add("seek_json", f"{p} floor", "as-of T, per-cell seek + json.loads",
+        lambda _: [(r, json.loads(r[6])) for r in floor_seek(conn, wl.as_of_us)],
+        check=lambda out, ctx: check_rows([r for r, _ in out], ctx))
+    add("known_floor", f"{p} floor", "as-of T, known_at K, per-cell seek",
+        lambda _: floor_seek(conn, wl.as_of_us, backend.floor_known_at_us),
+        check=lambda rows, ctx: check_rows(rows, ctx, expected_known))
     if with_peer and run.es_app is not None:
         app = run.es_app
         es_ids = [EsCell.create_id(pa, cl) for pa in wl.parties for cl in wl.clauses]
-        add("peer_get", Case(cid(), "eventsourcing", f"repository.get x {len(es_ids)} cells",
-                             lambda _: [app.repository.get(i) for i in es_ids], wl.n, "query",
-                             check=lambda aggs, _: expect(sum(a.version for a in aggs), wl.n,
-                                                          "events replayed"),
-                             note="current state of every cell: no as-of query exists"))
-    floors = tuple(got[k] for k in ("max_join", "window", "seek") if k in got)
+        add("peer_get", "eventsourcing", f"repository.get x {len(es_ids)} cells",
+            lambda _: [app.repository.get(i) for i in es_ids], count=wl.n,
+            check=lambda aggs, _: expect(sum(a.version for a in aggs), wl.n, "events replayed"),
+            note="current state only: no as-of query")
     neg = backend.negotiation
-    add("matrix", Case(cid(), nt, "matrix(as_of=T)", lambda _: neg.matrix(as_of), cells,
-                       "query", check=check_matrix, floor=floors, peer=got.get("peer_get")))
-    add("known", Case(cid(), nt, "matrix(as_of=T, known_at=K)",
-                      lambda _: neg.matrix(as_of, known_at=known_at), cells, "query",
-                      check=lambda m, ctx: check_matrix(m, ctx, expected_known),
-                      floor=(got["known_floor"],)))
-    history_cases(run, backend, ids, with_peer, number, got)
+    add("matrix", nt, "matrix(as_of=T)", lambda _: neg.matrix(as_of), check=check_matrix,
+        floor=tuple(got[k] for k in ("max_join", "window", "seek")), peer=got.get("peer_get"))
+    add("known", nt, "matrix(as_of=T, known_at=K)",
+        lambda _: neg.matrix(as_of, known_at=known_at),
+        check=lambda m, ctx: check_matrix(m, ctx, expected_known), floor=(got["known_floor"],))
     return got
 
 
-def history_cases(run: Run, backend: Backend, ids: Iterator[str], with_peer: bool,
-                  number: int, got: dict[str, str]) -> None:
+def history_cases(run: Run, backend: Backend, with_peer: bool) -> dict[str, str]:
     """Case 3: the history of one cell, and the diff of two dates."""
     wl, bench, conn = run.wl, run.bench, backend.floor
     p, nt = backend.prefix, f"negotrack/{backend.name}"
-    number += 1
+    group = GROUP_OF_BACKEND[backend.name][1]
     cell = wl.history_cell
     history = wl.expected_history()
     moves = wl.expected_moves()
     neg = backend.negotiation
+    from_, to = at(wl.diff_from_us), at(wl.diff_to_us)
+    got: dict[str, str] = {}
 
-    def cid() -> str:
-        return f"{number}{next(ids)}"
+    def add(kind: str, system: str, label: str, fn: Callable[[Any], Any], count: int,
+            **kw: Any) -> None:
+        case_id = group + HISTORY_IDS[kind]
+        bench.run(Case(case_id, system, label, fn, count, "query", **kw))
+        got[kind] = case_id
 
-    def add(kind: str, case: Case) -> None:
-        bench.run(case)
-        got[kind] = case.case_id
-
-    add("history_floor", Case(cid(), f"{p} floor", "history of one cell + json.loads",
-                              lambda _: floor_history(conn, cell), len(history), "query",
-                              check=lambda out, _: expect([r[1] for r, _ in out], history,
-                                                          "raw history")))
+    add("history_floor", f"{p} floor", "history of one cell + json.loads",
+        lambda _: floor_history(conn, cell), len(history),
+        check=lambda out, _: expect([r[1] for r, _ in out], history, "raw history"))
     if with_peer and run.es_app is not None:
         app, es_id = run.es_app, EsCell.create_id(*cell)
-        add("history_peer", Case(cid(), "eventsourcing", "events.get of one cell aggregate",
-                                 lambda _: list(app.events.get(es_id)), len(history), "query",
-                                 check=lambda out, _: expect(len(out), len(history),
-                                                             "peer history"),
-                                 note="in version order, not valid-time order"))
-    add("history", Case(cid(), nt, "history(party, clause)",
-                        lambda _: neg.history(*cell), len(history), "query",
-                        check=lambda h, _: expect([e.event_id for e in h], history,
-                                                  "negotrack history"),
-                        floor=(got["history_floor"],), peer=got.get("history_peer")))
-    from_, to = at(wl.diff_from_us), at(wl.diff_to_us)
-    add("diff_floor", Case(cid(), f"{p} floor", "diff of two dates (2 seeks + json)",
-                           lambda _: floor_diff(conn, wl.diff_from_us, wl.diff_to_us),
-                           wl.cells, "query",
-                           check=lambda out, _: expect(out, moves, "raw diff")))
-    add("diff", Case(cid(), nt, "diff(from_, to)", lambda _: neg.diff(from_, to), wl.cells,
-                     "query",
-                     check=lambda d, _: expect({(m.party, m.clause) for m in d}, moves,
-                                               "negotrack diff"),
-                     floor=(got["diff_floor"],)))
+        add("history_peer", "eventsourcing", "events.get of one cell aggregate",
+            lambda _: list(app.events.get(es_id)), len(history),
+            check=lambda out, _: expect(len(out), len(history), "peer history"),
+            note="version order, not valid time")
+    add("history", nt, "history(party, clause)", lambda _: neg.history(*cell), len(history),
+        check=lambda h, _: expect([e.event_id for e in h], history, "negotrack history"),
+        floor=(got["history_floor"],), peer=got.get("history_peer"))
+    add("diff_floor", f"{p} floor", "diff of two dates (2 seeks + json)",
+        lambda _: floor_diff(conn, wl.diff_from_us, wl.diff_to_us), wl.cells,
+        check=lambda out, _: expect(out, moves, "raw diff"))
+    add("diff", nt, "diff(from_, to)", lambda _: neg.diff(from_, to), wl.cells,
+        check=lambda d, _: expect({(m.party, m.clause) for m in d}, moves, "negotrack diff"),
+        floor=(got["diff_floor"],))
+    return got
 
 
-def replay_cases(run: Run, backends: Sequence[Backend], ids: Iterator[str]) -> None:
+REPLAY_IDS = {("sqlite", "floor"): "4a", ("sqlite", "peer"): "4b", ("sqlite", "nt"): "4c",
+              ("postgresql", "floor"): "4d", ("postgresql", "nt"): "4e"}
+
+
+def replay_cases(run: Run, backends: Sequence[Backend]) -> None:
     """Case 4: read every event, decode it, fold the as-of matrix."""
-    wl, bench = run.wl, run.bench
+    for backend in backends:
+        replay_on(run, backend)
+
+
+def replay_on(run: Run, backend: Backend) -> None:
+    wl, bench, conn, tracker = run.wl, run.bench, backend.floor, backend.tracker
     expected = wl.expected_matrix()
     as_of = at(wl.as_of_us)
-    peer_id = None
 
-    def check_fold(out: tuple[int, dict[Cell, str]], _: Any, total: int) -> None:
-        expect(out[0], total, "events read")
+    def check_fold(out: tuple[int, dict[Cell, str]], _: Any) -> None:
+        expect(out[0], wl.n, "events read")
         expect_cells(out[1], expected, "replayed matrix")
 
-    for backend in backends:
-        conn, tracker = backend.floor, backend.tracker
-        floor_id = f"4{next(ids)}"
-        bench.run(Case(floor_id, f"{backend.prefix} floor", "read + json.loads + fold, pages",
-                       lambda _, conn=conn: floor_replay(conn, wl.as_of_us), wl.n,
-                       check=lambda out, ctx: check_fold(out, ctx, wl.n)))
-        if backend.name == "sqlite" and run.es_app is not None:
-            app = run.es_app
-            peer_id = f"4{next(ids)}"
-            bench.run(Case(peer_id, "eventsourcing", "read log + decode + fold, pages",
-                           lambda _: es_replay(app, wl.as_of_us), wl.n,
-                           check=lambda out, ctx: check_fold(out, ctx, wl.n)))
-
-        def nt_replay(_: Any, tracker: Tracker = tracker) -> Any:
-            return project_matrix(tracker.events(), NEGOTIATION, as_of)
-
-        bench.run(Case(f"4{next(ids)}", f"negotrack/{backend.name}",
-                       "project_matrix(tracker.events())", nt_replay, run.total_events,
-                       check=lambda m, _: expect_cells(matrix_cells(m), expected,
-                                                       "project_matrix"),
-                       floor=(floor_id,), peer=peer_id if backend.name == "sqlite" else None))
+    floor_id, peer_id = REPLAY_IDS[backend.name, "floor"], None
+    bench.run(Case(floor_id, f"{backend.prefix} floor", "read + json.loads + fold, pages",
+                   lambda _: floor_replay(conn, wl.as_of_us), wl.n, check=check_fold))
+    if backend.name == "sqlite" and run.es_app is not None:
+        app = run.es_app
+        peer_id = REPLAY_IDS["sqlite", "peer"]
+        bench.run(Case(peer_id, "eventsourcing", "read log + decode + fold, pages",
+                       lambda _: es_replay(app, wl.as_of_us), wl.n, check=check_fold))
+    bench.run(Case(REPLAY_IDS[backend.name, "nt"], f"negotrack/{backend.name}",
+                   "project_matrix(tracker.events())",
+                   lambda _: project_matrix(tracker.events(), NEGOTIATION, as_of),
+                   run.total_events,
+                   check=lambda m, _: expect_cells(matrix_cells(m), expected, "project_matrix"),
+                   floor=(floor_id,), peer=peer_id))
 
 
 # -- 5. scale ------------------------------------------------------------------------
@@ -1428,8 +1431,7 @@ def fmt_ratio(value: float | None) -> str:
 
 
 def fmt_rate(r: Result) -> str:
-    rate = r.rate
-    unit = "ev/s" if r.unit == "ev" else ("q/s" if r.count == 1 else "rows/s")
+    rate, unit = (r.rate, "ev/s") if r.unit == "ev" else (1 / r.median, "q/s")
     return f"{rate:,.0f} {unit}" if rate >= 100 else f"{rate:,.1f} {unit}"
 
 
@@ -1438,13 +1440,65 @@ def fmt_mib(value: int | None) -> str:
 
 
 GROUPS = {
-    "1": "1. Append",
-    "2": "2. As-of matrix (every cell)",
-    "3": "3. History of one cell, diff of two dates",
-    "4": "4. Full replay (read, decode, fold)",
-    "5": "5. Scale: the same queries on the large log",
-    "6": "2-3 on PostgreSQL",
+    "1a": "1. Append in batches: one transaction per batch",
+    "1h": "1. Bulk import: every event in one transaction",
+    "2": "2. As-of matrix of every cell (SQLite)",
+    "3": "3. History of one cell, diff of two dates (SQLite)",
+    "4": "4. Full replay: read, decode and fold every event",
+    "5": "5. Scale: the same queries on the large log (SQLite)",
+    "6": "2'. As-of matrix of every cell (PostgreSQL)",
+    "7": "3'. History of one cell, diff of two dates (PostgreSQL)",
 }
+
+
+def group_of(case_id: str) -> str:
+    if case_id[0] == "1":
+        return "1a" if case_id[1] <= "g" else "1h"
+    return case_id[0]
+
+
+RATIOS = (
+    # (what, numerator case, denominator case): where the time of a case goes.
+    ("batched append: negotrack / raw, same rows", "1e", "1b"),
+    ("batched append: negotrack / raw into negotrack's tables", "1e", "1c"),
+    ("batched append: raw into negotrack's tables / raw, same rows", "1c", "1b"),
+    ("batched append: raw, same rows / anchors-style narrow rows", "1b", "1a"),
+    ("batched append: negotrack / eventsourcing", "1e", "1d"),
+    ("bulk import: negotrack / raw, same rows", "1l", "1i"),
+    ("bulk import: negotrack / raw into negotrack's tables", "1l", "1j"),
+    ("bulk import: raw into negotrack's tables / raw, same rows", "1j", "1i"),
+    ("bulk import: negotrack / eventsourcing", "1l", "1k"),
+    ("PostgreSQL batched append: negotrack / raw psycopg", "1g", "1f"),
+    ("PostgreSQL bulk import: negotrack / raw psycopg", "1n", "1m"),
+    ("matrix: negotrack / raw per-cell seek", "2g", "2c"),
+    ("matrix: negotrack / raw per-cell seek + json.loads", "2g", "2d"),
+    ("matrix: raw MAX() join / raw per-cell seek", "2a", "2c"),
+    ("known_at: negotrack / raw per-cell seek with known_at", "2h", "2e"),
+    ("known_at: negotrack known_at / negotrack plain as-of", "2h", "2g"),
+    ("history: negotrack / raw + json.loads", "3c", "3a"),
+    ("diff: negotrack / raw", "3e", "3d"),
+    ("replay: negotrack / raw", "4c", "4a"),
+    ("replay: negotrack / eventsourcing", "4c", "4b"),
+    ("PostgreSQL matrix: negotrack / raw per-cell seek", "6g", "6c"),
+    ("PostgreSQL known_at: negotrack / raw", "6h", "6e"),
+    ("PostgreSQL history: negotrack / raw", "7c", "7a"),
+    ("PostgreSQL replay: negotrack / raw", "4e", "4d"),
+    ("scale: negotrack matrix, large / default log", "5e", "2g"),
+    ("scale: raw per-cell seek, large / default log", "5c", "2c"),
+    ("scale: raw MAX() join, large / default log", "5a", "2a"),
+    ("scale: raw window function, large / default log", "5b", "2b"),
+    ("scale: negotrack known_at, large / default log", "5f", "2h"),
+    ("scale: raw known_at seek, large / default log", "5d", "2e"),
+    ("scale: negotrack matrix / raw per-cell seek, large log", "5e", "5c"),
+    ("scale: negotrack history, large / default log", "5h", "3c"),
+    ("scale: raw history, large / default log", "5g", "3a"),
+)
+
+
+def ratio_rows(results: dict[str, Result]) -> list[tuple[str, str, str]]:
+    """(what, "a / b", ratio) for every ratio whose two cases ran."""
+    return [(what, f"{a} / {b}", fmt_ratio(ratio(results[a], results[b])))
+            for what, a, b in RATIOS if a in results and b in results]
 
 
 @dataclass
@@ -1512,7 +1566,7 @@ def evaluate_targets(results: dict[str, Result], kinds: dict[str, dict[str, str]
 
 def result_rows(results: dict[str, Result]) -> list[list[str]]:
     rows = []
-    for res in results.values():
+    for res in sorted(results.values(), key=lambda x: x.case_id):
         floor = floor_of(results, res)
         peer = results.get(res.peer) if res.peer else None
         rows.append([
@@ -1526,10 +1580,6 @@ def result_rows(results: dict[str, Result]) -> list[list[str]]:
 
 HEADER = ["id", "system", "case", "median", "min", "max", "rate", "x floor", "x peer",
           "peak MiB"]
-
-
-def group_of(case_id: str) -> str:
-    return case_id[0]
 
 
 def print_report(results: dict[str, Result], targets: list[Target],
@@ -1553,7 +1603,7 @@ def print_report(results: dict[str, Result], targets: list[Target],
             print()
             print(GROUPS.get(group, group))
             print(line(HEADER))
-            print("-" * sum(widths + [2 * (len(widths) - 1)]))
+            print("-" * (sum(widths) + 2 * (len(widths) - 1)))
         print(line(row))
     print()
     print("x floor = negotrack median / the fastest floor case of the same work (raw SQL);")
@@ -1562,6 +1612,12 @@ def print_report(results: dict[str, Result], targets: list[Target],
     print("peak MiB: tracemalloc peak of Python allocations in one extra, untimed run.")
     for note in notes:
         print(f"Note: {note}")
+    print()
+    print("Ratios (where the time goes)")
+    ratios = ratio_rows(results)
+    width = max([len(r[0]) for r in ratios] + [1])
+    for what, pair, value in ratios:
+        print(f"  {what:<{width}}  {pair:>9}  {value:>8}")
     print()
     print("Targets (printed, never asserted)")
     width = max(len(t.name) for t in targets)
@@ -1587,6 +1643,8 @@ def markdown(results: dict[str, Result], targets: list[Target], meta: dict[str, 
             "*x peer*: over the eventsourcing case. Queries are timed per call; *peak MiB* is "
             "the tracemalloc peak of one extra, untimed run.", ""]
     out += [f"- {note}" for note in notes]
+    out += ["", "## Ratios", "", "| ratio | cases | value |", "|---|---|---:|"]
+    out += [f"| {what} | {pair} | {value} |" for what, pair, value in ratio_rows(results)]
     out += ["", "## Targets", "", "| target | threshold | measured | verdict |",
             "|---|---:|---:|---|"]
     out += [f"| {t.name} | {t.threshold} | {t.measured} | {t.verdict} |" for t in targets]
@@ -1604,7 +1662,10 @@ def to_json(results: dict[str, Result], targets: list[Target], meta: dict[str, s
             "floor_case": None if floor is None else floor.case_id,
             "x_floor": ratio(res, floor), "x_peer": ratio(res, peer),
         })
+    ratios = [{"what": what, "cases": f"{a} / {b}", "value": ratio(results[a], results[b])}
+              for what, a, b in RATIOS if a in results and b in results]
     return {"meta": meta, "notes": notes, "case_ids": kinds, "results": out_results,
+            "ratios": ratios,
             "targets": [asdict(t) | {"verdict": t.verdict} for t in targets]}
 
 
@@ -1677,11 +1738,11 @@ def run_all(run: Run) -> dict[str, dict[str, str]]:
                                      run.pg.raw(schemas["floor"]), wl))
     kinds: dict[str, dict[str, str]] = {}
     try:
-        kinds["sqlite"] = query_cases(run, backends[0], iter("abcdefghijklmnop"), True)
-        if len(backends) > 1:
-            kinds["postgresql"] = query_cases(run, backends[1], iter("abcdefghijklmnop"),
-                                              False, number=6)
-        replay_cases(run, backends, iter("abcdefgh"))
+        for backend in backends:
+            with_peer = backend.name == "sqlite"
+            kinds[backend.name] = (query_cases(run, backend, with_peer)
+                                   | history_cases(run, backend, with_peer))
+        replay_cases(run, backends)
     finally:
         for backend in backends:
             backend.tracker.close()

@@ -1,0 +1,198 @@
+"""The store driven by a RuleBasedStateMachine against a plain Python model of the log."""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta
+
+import attrs
+import pytest
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
+
+import negotrack
+from negotrack import ConcurrencyError, Ordinal
+from negotrack.projections.matrix import project_matrix
+from tests.conftest import Backend
+from tests.strategies import CLAUSES, NEGOTIATION, PARTIES, day, open_test_negotiation, ordinals
+
+
+@attrs.define
+class ModelEntry:
+    """The model's view of one stance event: plain data, no negotrack types but Ordinal."""
+
+    event_id: str
+    parties: tuple[str, ...]
+    clause: str
+    stance: Ordinal | None  # None: a withdrawal
+    valid_at: datetime
+    recorded_at: datetime
+    retracted_at: datetime | None = None
+
+
+def model_matrix(
+    entries: list[ModelEntry], as_of: datetime, known_at: datetime | None
+) -> dict[tuple[str, str], tuple[str, Ordinal]]:
+    """The semantics of DESIGN.md written as plainly as possible (entries are in record order)."""
+    best: dict[tuple[str, str], tuple[datetime, int, ModelEntry]] = {}
+    for order, entry in enumerate(entries):
+        if known_at is not None and entry.recorded_at > known_at:
+            continue
+        if entry.retracted_at is not None and (known_at is None or entry.retracted_at <= known_at):
+            continue
+        if entry.valid_at > as_of:
+            continue
+        for party in entry.parties:
+            key = (party, entry.clause)
+            if key not in best or (entry.valid_at, order) > best[key][:2]:
+                best[key] = (entry.valid_at, order, entry)
+    return {
+        key: (entry.event_id, entry.stance)
+        for key, (_, _, entry) in best.items()
+        if entry.stance is not None
+    }
+
+
+class StoreMachine(RuleBasedStateMachine):
+    """Random appends, conflicts, retractions and re-appends; after every step the store agrees."""
+
+    backend: Backend
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tracker = self.backend.tracker()
+        self.neg = open_test_negotiation(self.tracker)
+        self.entries: list[ModelEntry] = []
+        self.versions: dict[tuple[str, str], int] = {}
+        self.log_length = len(list(self.tracker.events()))
+        self.rng = random.Random(0)
+
+    @initialize(seed=st.integers(0, 2**32))
+    def seed(self, seed: int) -> None:
+        self.rng = random.Random(seed)
+
+    def teardown(self) -> None:
+        self.tracker.close()
+
+    def _add(
+        self, record: negotrack.RecordedEvent, parties: tuple[str, ...], stance: Ordinal | None
+    ) -> None:
+        event = record.event
+        self.entries.append(
+            ModelEntry(
+                event_id=event.event_id,
+                parties=parties,
+                clause=event.clause,  # type: ignore[union-attr]
+                stance=stance,
+                valid_at=event.valid_at,  # type: ignore[union-attr]
+                recorded_at=record.recorded_at,
+            )
+        )
+        for party in parties:
+            key = (party, event.clause)  # type: ignore[union-attr]
+            self.versions[key] = self.versions.get(key, 0) + 1
+        self.log_length += 1
+
+    @rule(
+        party=st.sampled_from(PARTIES),
+        clause=st.sampled_from(CLAUSES),
+        stance=ordinals,
+        n=st.integers(0, 6),
+    )
+    def record(self, party: str, clause: str, stance: Ordinal, n: int) -> None:
+        version = self.versions.get((party, clause), 0)
+        record = self.neg.record_stance(
+            party, clause, stance, valid_at=day(n), expected_version=version
+        )
+        self._add(record, (party,), stance)
+
+    @rule(
+        signatories=st.lists(st.sampled_from(PARTIES), min_size=2, max_size=3, unique=True),
+        clause=st.sampled_from(CLAUSES),
+        stance=ordinals,
+        n=st.integers(0, 6),
+    )
+    def joint_statement(self, signatories: list[str], clause: str, stance: Ordinal, n: int) -> None:
+        record = self.neg.record_joint_statement(signatories, clause, stance, valid_at=day(n))
+        self._add(record, tuple(signatories), stance)
+
+    @rule(party=st.sampled_from(PARTIES), clause=st.sampled_from(CLAUSES), n=st.integers(0, 6))
+    def withdraw(self, party: str, clause: str, n: int) -> None:
+        record = self.neg.withdraw_stance(party, clause, valid_at=day(n))
+        self._add(record, (party,), None)
+
+    @rule(party=st.sampled_from(PARTIES), clause=st.sampled_from(CLAUSES), lag=st.integers(1, 3))
+    def stale_append(self, party: str, clause: str, lag: int) -> None:
+        """A writer that read an older version is refused, and nothing is written."""
+        version = self.versions.get((party, clause), 0)
+        with pytest.raises(ConcurrencyError):
+            self.neg.record_stance(
+                party, clause, "neutral", valid_at=day(0), expected_version=version + lag
+            )
+
+    @precondition(lambda self: any(e.retracted_at is None for e in self.entries))
+    @rule(data=st.data())
+    def retract(self, data: st.DataObject) -> None:
+        live = [e for e in self.entries if e.retracted_at is None]
+        entry = data.draw(st.sampled_from(live))
+        record = self.neg.retract(entry.event_id, reason="misquote")
+        entry.retracted_at = record.recorded_at
+        self.log_length += 1
+
+    @precondition(lambda self: bool(self.entries))
+    @rule()
+    def reappend(self) -> None:
+        """Appending stored events again is a no-op."""
+        stored = list(self.tracker.events())
+        assert self.tracker.append([r.event for r in stored[-3:]]) == stored[-3:]
+
+    @invariant()
+    def log_is_as_modelled(self) -> None:
+        records = list(self.tracker.events())
+        assert len(records) == self.log_length
+        assert [r.position for r in records] == list(range(1, len(records) + 1))
+        stance_ids = [
+            r.event.event_id
+            for r in records
+            if r.event.event_id in {e.event_id for e in self.entries}
+        ]
+        assert stance_ids == [e.event_id for e in self.entries]
+
+    @invariant()
+    def sql_matrix_equals_fold_and_model(self) -> None:
+        records = list(self.tracker.events())
+        as_of = day(self.rng.randint(-1, 7), self.rng.choice([0, 12]))
+        known_at = None
+        if records and self.rng.random() < 0.7:
+            known_at = self.rng.choice(records).recorded_at + timedelta(
+                microseconds=self.rng.choice([-1, 0])
+            )
+        sql = self.neg.matrix(as_of, known_at=known_at)
+        assert sql.cells == project_matrix(records, NEGOTIATION, as_of, known_at).cells
+        assert {k: (c.event_id, c.stance) for k, c in sql.cells.items()} == model_matrix(
+            self.entries, as_of, known_at
+        )
+
+
+class TestStoreMachine:
+    """The state machine on every backend."""
+
+    def test_store_agrees_with_fold_and_model(self, backend: Backend) -> None:
+        """Random operations keep the store, the reference fold and the plain model in agreement."""
+        StoreMachine.backend = backend
+        run_state_machine_as_test(
+            StoreMachine,
+            settings=settings(
+                max_examples=max(10, settings.default.max_examples // 2),
+                stateful_step_count=20,
+                deadline=None,
+            ),
+        )

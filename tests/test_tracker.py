@@ -1,0 +1,339 @@
+"""The facade an analyst scripts against: dates, corrections, history, diff, listings, errors."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta, timezone
+
+import pytest
+
+import negotrack
+from negotrack import (
+    Evidence,
+    IntervalScale,
+    InvalidIdError,
+    InvalidStanceError,
+    NaiveDatetimeError,
+    Ordinal,
+    Source,
+    UnknownClauseError,
+    UnknownEventError,
+    UnknownNegotiationError,
+    UnknownPartyError,
+    ValidationError,
+)
+from tests.strategies import NEGOTIATION, QUOTE, day, open_test_negotiation
+
+RFE = Source(outlet="RFE/RL", published=date(2025, 11, 22))
+
+
+class TestDates:
+    """A date means its day in the negotiation's time zone; as_of a date means its end."""
+
+    def test_as_of_a_date_includes_that_whole_day(self, tracker: negotrack.Tracker) -> None:
+        """A stance at 23:59 on 22 Nov is in the matrix as of 22 Nov, not as of 21 Nov."""
+        neg = open_test_negotiation(tracker)
+        neg.record_stance(
+            "GB", "territory", "oppose", valid_at=datetime(2025, 11, 22, 23, 59, tzinfo=UTC)
+        )
+        assert neg.matrix(date(2025, 11, 22)).get("GB", "territory") is not None
+        assert neg.matrix(date(2025, 11, 21)).get("GB", "territory") is None
+
+    def test_dates_follow_the_negotiation_time_zone(self, tracker: negotrack.Tracker) -> None:
+        """In a Kyiv negotiation, 23:30 UTC on the 21st is already the 22nd."""
+        neg = tracker.open_negotiation("kyiv-talks", title="Kyiv", timezone="Europe/Kyiv")
+        neg.register_party("UA", "Ukraine")
+        neg.table_clause("territory", "Territory", valid_at=date(2025, 11, 1))
+        neg.record_stance(
+            "UA", "territory", "oppose", valid_at=datetime(2025, 11, 21, 23, 30, tzinfo=UTC)
+        )
+        assert neg.matrix(date(2025, 11, 21)).get("UA", "territory") is None
+        assert neg.matrix(date(2025, 11, 22)).get("UA", "territory") is not None
+
+    def test_a_date_as_valid_time_means_the_start_of_the_day(
+        self, tracker: negotrack.Tracker
+    ) -> None:
+        """A stance dated 22 Nov (day precision) holds from midnight that day."""
+        neg = open_test_negotiation(tracker)
+        recorded = neg.record_stance("GB", "territory", "oppose", valid_at=date(2025, 11, 22))
+        assert recorded.event.valid_at == datetime(2025, 11, 22, tzinfo=UTC)  # type: ignore[union-attr]
+        assert recorded.event.precision is negotrack.Precision.DAY  # type: ignore[union-attr]
+        assert (
+            neg.matrix(datetime(2025, 11, 22, 0, 0, tzinfo=UTC)).get("GB", "territory") is not None
+        )
+
+    def test_naive_datetimes_are_refused(self, tracker: negotrack.Tracker) -> None:
+        """A datetime without a zone names no instant: NaiveDatetimeError names the field."""
+        neg = open_test_negotiation(tracker)
+        with pytest.raises(NaiveDatetimeError, match="valid_at"):
+            neg.record_stance("GB", "territory", "oppose", valid_at=datetime(2025, 11, 22))
+        with pytest.raises(NaiveDatetimeError, match="as_of"):
+            neg.matrix(datetime(2025, 11, 22))
+        assert len(list(tracker.events())) == 1 + 5 + 3
+
+    def test_unknown_time_zone(self, tracker: negotrack.Tracker) -> None:
+        """An unknown zone is refused before anything is written."""
+        with pytest.raises(ValidationError, match="Mars/Olympus"):
+            tracker.open_negotiation("mars", title="Mars", timezone="Mars/Olympus")
+        assert list(tracker.events()) == []
+
+
+class TestRetractionVersusWithdrawal:
+    """A retraction fixes our record; a withdrawal is a change in the world."""
+
+    def test_withdrawal_empties_the_cell_from_its_valid_time(
+        self, tracker: negotrack.Tracker
+    ) -> None:
+        """Before the withdrawal the stance holds; from it the cell is empty; the past stays."""
+        neg = open_test_negotiation(tracker)
+        neg.record_stance("GB", "territory", "oppose", valid_at=day(1))
+        neg.withdraw_stance("GB", "territory", valid_at=day(3), reason="dropped after talks")
+        assert neg.matrix(day(2)).get("GB", "territory") is not None
+        assert neg.matrix(day(4)).get("GB", "territory") is None
+
+    def test_retraction_erases_from_views_known_after_it_only(
+        self, tracker: negotrack.Tracker
+    ) -> None:
+        """After a retraction the stance is gone at every valid time, but still visible as known before."""
+        neg = open_test_negotiation(tracker)
+        wrong = neg.record_stance("GB", "territory", "support", valid_at=day(1))
+        retraction = neg.retract(wrong.event.event_id, reason="misquote: it was FR")
+        assert neg.matrix(day(5)).get("GB", "territory") is None
+        before = neg.matrix(day(5), known_at=retraction.recorded_at - timedelta(microseconds=1))
+        assert before["GB", "territory"].event_id == wrong.event.event_id
+
+    def test_correction_is_atomic_and_linked(self, tracker: negotrack.Tracker) -> None:
+        """correct() retracts and replaces in one append; the history links the two."""
+        neg = open_test_negotiation(tracker)
+        wrong = neg.record_stance(
+            "GB", "territory", "support", valid_at=day(1), evidence=QUOTE, speaker="PM"
+        )
+        retraction, replacement = neg.correct(
+            wrong.event.event_id, reason="wrong date", valid_at=day(2)
+        )
+        assert replacement.position == retraction.position + 1
+        assert replacement.event.stance is Ordinal.SUPPORT  # type: ignore[union-attr]
+        assert replacement.event.speaker == "PM"  # type: ignore[union-attr]
+        assert neg.matrix(day(1)).get("GB", "territory") is None
+        assert neg.matrix(day(2))["GB", "territory"].event_id == replacement.event.event_id
+        history = neg.history("GB", "territory")
+        assert [(e.event_id, e.retracted, e.replaced_by) for e in history] == [
+            (wrong.event.event_id, True, replacement.event.event_id),
+            (replacement.event.event_id, False, None),
+        ]
+
+    def test_correction_refuses_unknown_fields(self, tracker: negotrack.Tracker) -> None:
+        """A correction names only fields the stance has."""
+        neg = open_test_negotiation(tracker)
+        wrong = neg.record_stance("GB", "territory", "support", valid_at=day(1))
+        with pytest.raises(ValidationError, match="colour"):
+            neg.correct(wrong.event.event_id, reason="x", colour="red")
+
+    def test_retracting_another_negotiations_event(self, tracker: negotrack.Tracker) -> None:
+        """A negotiation retracts only its own stance events."""
+        neg = open_test_negotiation(tracker)
+        other = tracker.open_negotiation("other-talks", title="Other")
+        opened = next(tracker.events())
+        with pytest.raises(UnknownEventError):
+            other.retract(opened.event.event_id, reason="x")
+        with pytest.raises(UnknownEventError):
+            neg.retract(opened.event.event_id, reason="not a stance")
+
+
+class TestAsking:
+    """History, diff, listings, joint statements and interval scales."""
+
+    def test_history_on_both_timelines(self, tracker: negotrack.Tracker) -> None:
+        """Entries come by valid time; as_recorded() gives the order the store learned them."""
+        neg = open_test_negotiation(tracker)
+        late = neg.record_stance("GB", "territory", "oppose", valid_at=day(5))
+        early = neg.record_stance("GB", "territory", "neutral", valid_at=day(1))
+        history = neg.history("GB", "territory")
+        assert [e.event_id for e in history] == [early.event.event_id, late.event.event_id]
+        assert [e.event_id for e in history.as_recorded()] == [
+            late.event.event_id,
+            early.event.event_id,
+        ]
+        known_first = neg.history("GB", "territory", known_at=late.recorded_at)
+        assert [e.event_id for e in known_first] == [late.event.event_id]
+
+    def test_diff_names_who_moved(self, tracker: negotrack.Tracker) -> None:
+        """diff() lists new, moved and dropped cells with before and after; restatements are not moves."""
+        neg = open_test_negotiation(tracker)
+        neg.record_stance("GB", "territory", "lean_oppose", valid_at=day(1))
+        neg.record_stance("FR", "territory", "support", valid_at=day(1))
+        neg.record_stance("FR", "territory", "support", valid_at=day(2))
+        neg.record_stance("GB", "territory", "oppose", valid_at=day(2))
+        neg.record_stance("UA", "territory", "oppose", valid_at=day(2))
+        neg.withdraw_stance("FR", "territory", valid_at=day(3))
+        moves = neg.diff(day(1, 23), day(3, 23))
+        assert [(m.party, m.change, m.shift) for m in moves] == [
+            ("FR", "dropped", None),
+            ("GB", "moved", -1.0),
+            ("UA", "new", None),
+        ]
+        assert moves.movers() == ["FR", "GB", "UA"]
+        assert [m.describe() for m in moves][1] == "GB on territory: lean_oppose -> oppose"
+
+    def test_joint_statement_fills_each_signatory(self, tracker: negotrack.Tracker) -> None:
+        """Every signatory's cell gets the statement's stance and shared evidence."""
+        neg = open_test_negotiation(tracker)
+        neg.record_joint_statement(
+            ["GB", "FR", "eu"], "territory", "oppose", valid_at=day(2), evidence=QUOTE
+        )
+        matrix = neg.matrix(day(3))
+        assert {c.party for c in matrix} == {"GB", "FR", "eu"}
+        assert all(c.evidence == (QUOTE,) and c.signatories == ("GB", "FR", "eu") for c in matrix)
+
+    def test_interval_scale(self, tracker: negotrack.Tracker) -> None:
+        """A clause on a 0-100 scale takes numbers in range and refuses labels and outliers."""
+        neg = open_test_negotiation(tracker)
+        scale = IntervalScale(low=0, high=100, labels={0: "status quo", 100: "proposal"})
+        neg.table_clause("troop-ceiling", "Troop ceiling", valid_at=day(0), scale=scale)
+        neg.record_stance("GB", "troop-ceiling", 40, valid_at=day(1))
+        assert neg.matrix(day(1, 23))["GB", "troop-ceiling"].stance == 40.0
+        with pytest.raises(InvalidStanceError, match="from 0 to 100"):
+            neg.record_stance("GB", "troop-ceiling", 140, valid_at=day(1))
+        with pytest.raises(InvalidStanceError, match="troop-ceiling"):
+            neg.record_stance("GB", "troop-ceiling", "support", valid_at=day(1))
+        assert neg.clauses()["troop-ceiling"].scale == scale
+
+    def test_listings(self, tracker: negotrack.Tracker) -> None:
+        """Negotiations, parties with memberships, clauses with text versions, notes by date."""
+        neg = open_test_negotiation(tracker)
+        neg.start_membership("GB", "e3", valid_at=date(2025, 11, 1))
+        neg.end_membership("GB", "e3", valid_at=date(2025, 12, 1))
+        neg.amend_clause("territory", "Borders frozen on the line of contact", valid_at=day(3))
+        neg.withdraw_clause("military-cap", valid_at=day(4), reason="dropped in Geneva")
+        neg.record_note("meeting", "Talks in Geneva", valid_at=day(3), parties=["GB", "UA"])
+        assert [n.id for n in tracker.negotiations()] == [NEGOTIATION]
+        gb = neg.parties()["GB"]
+        assert [
+            (m.group, m.holds_at(datetime(2025, 11, 15, tzinfo=UTC))) for m in gb.memberships
+        ] == [("e3", True)]
+        assert not gb.memberships[0].holds_at(datetime(2025, 12, 2, tzinfo=UTC))
+        clauses = neg.clauses()
+        assert clauses["territory"].text == "Borders frozen on the line of contact"
+        assert clauses["military-cap"].withdrawn
+        assert [n.text for n in neg.notes()] == ["Talks in Geneva"]
+
+    def test_matrix_values(self, tracker: negotrack.Tracker) -> None:
+        """A matrix indexes, iterates in order, and exports records with evidence."""
+        neg = open_test_negotiation(tracker)
+        neg.record_stance(
+            "GB",
+            "territory",
+            "oppose",
+            valid_at=day(1),
+            evidence=Evidence(source=RFE, quote="q", stated=False),
+        )
+        matrix = neg.matrix(day(2))
+        assert len(matrix) == 1 and ("GB", "territory") in matrix
+        (record,) = matrix.to_records()
+        assert record["stance"] == "oppose"
+        assert record["evidence"] == [
+            {"source": "RFE/RL, 2025-11-22", "quote": "q", "stated": False}
+        ]
+        with pytest.raises(KeyError):
+            matrix["FR", "territory"]
+        assert "GB" in matrix.to_table()
+
+
+class TestBadInput:
+    """Each error class is raised where it should be, and a failed append leaves the log unchanged."""
+
+    @pytest.mark.parametrize(
+        ("call", "error", "message"),
+        [
+            (
+                lambda n: n.record_stance("XX", "territory", "oppose", valid_at=day(1)),
+                UnknownPartyError,
+                "unknown party 'XX'",
+            ),
+            (
+                lambda n: n.record_stance("GB", "nope", "oppose", valid_at=day(1)),
+                UnknownClauseError,
+                "unknown clause 'nope'",
+            ),
+            (
+                lambda n: n.record_stance("GB", "territory", "hostile", valid_at=day(1)),
+                InvalidStanceError,
+                "'hostile'",
+            ),
+            (
+                lambda n: n.record_stance("GB", "territory", 2, valid_at=day(1)),
+                InvalidStanceError,
+                "one of support",
+            ),
+            (
+                lambda n: n.record_stance(
+                    "GB", "territory", "oppose", valid_at=day(1), confidence=2.0
+                ),
+                ValidationError,
+                "confidence",
+            ),
+            (
+                lambda n: n.record_joint_statement(
+                    ["GB", "XX"], "territory", "oppose", valid_at=day(1)
+                ),
+                UnknownPartyError,
+                "'XX'",
+            ),
+            (
+                lambda n: n.record_joint_statement(
+                    ["GB", "GB"], "territory", "oppose", valid_at=day(1)
+                ),
+                ValidationError,
+                "twice",
+            ),
+            (lambda n: n.register_party("Great Britain", "GB"), InvalidIdError, "ISO 3166-1"),
+            (lambda n: n.register_party("gb-2", "GB", kind="empire"), ValidationError, "empire"),
+            (
+                lambda n: n.table_clause("Bad Clause", "x", valid_at=day(0)),
+                InvalidIdError,
+                "clause",
+            ),
+            (
+                lambda n: n.start_membership("GB", "nato", valid_at=day(0)),
+                UnknownPartyError,
+                "'nato'",
+            ),
+            (lambda n: n.retract("missing", reason="x"), UnknownEventError, "'missing'"),
+            (
+                lambda n: n.record_note("call", "x", valid_at=day(0), parties=["ZZ"]),
+                UnknownPartyError,
+                "'ZZ'",
+            ),
+        ],
+    )
+    def test_error_and_nothing_written(
+        self, tracker: negotrack.Tracker, call: object, error: type[Exception], message: str
+    ) -> None:
+        """The error names the problem, is a NegotrackError, and the log is as before."""
+        neg = open_test_negotiation(tracker)
+        before = list(tracker.events())
+        with pytest.raises(error, match=message) as caught:
+            call(neg)  # type: ignore[operator]
+        assert isinstance(caught.value, negotrack.NegotrackError)
+        assert list(tracker.events()) == before
+
+    def test_unknown_negotiation(self, tracker: negotrack.Tracker) -> None:
+        """Asking for a negotiation that was never opened names it."""
+        with pytest.raises(UnknownNegotiationError, match="unknown negotiation 'nope'"):
+            tracker.negotiation("nope")
+
+    def test_lookup_errors_are_key_errors(self) -> None:
+        """Unknown-thing errors are KeyErrors too, and print without KeyError's quoting."""
+        error = UnknownPartyError("XX", "talks")
+        assert isinstance(error, KeyError)
+        assert str(error) == "unknown party 'XX' in negotiation 'talks'"
+
+    def test_other_offsets_are_fine(self, tracker: negotrack.Tracker) -> None:
+        """Any tz-aware datetime is accepted and compared as the instant it names."""
+        neg = open_test_negotiation(tracker)
+        plus3 = timezone(timedelta(hours=3))
+        neg.record_stance(
+            "UA", "territory", "oppose", valid_at=datetime(2025, 11, 22, 1, 0, tzinfo=plus3)
+        )
+        assert (
+            neg.matrix(datetime(2025, 11, 21, 22, 0, tzinfo=UTC)).get("UA", "territory") is not None
+        )
