@@ -1310,8 +1310,8 @@ def scale_cases(run: Run) -> None:
     for i in range(0, wl.n, chunk):
         floor_append(log, [[floor_item(s) for s in wl.stances[i : i + chunk]]])
     floor_build = time.perf_counter() - start
-    run.notes.append(f"scale build (untimed cases; once, chunks of {chunk:,} events per "
-                     f"transaction): negotrack {nt_build:.0f} s "
+    run.notes.append(f"the scale logs were built once, {chunk:,} events per transaction "
+                     f"(not a case; for information): negotrack {nt_build:.0f} s "
                      f"({wl.n / nt_build:,.0f} ev/s), raw sqlite3 floor {floor_build:.0f} s "
                      f"({wl.n / floor_build:,.0f} ev/s)")
     print(f"  built: negotrack {nt_build:.0f} s, floor {floor_build:.0f} s",

@@ -26,6 +26,7 @@ from negotrack.model import (
     PartyKind,
     Precision,
     Role,
+    Source,
     StanceValue,
     check_aware,
     check_clause_id,
@@ -204,7 +205,7 @@ class Reading:
     """Another source's reading of who signed a joint statement."""
 
     signatories: tuple[str, ...]
-    evidence: tuple[Evidence, ...] = ()
+    source: Source | None = None
     note: str | None = None
 
 

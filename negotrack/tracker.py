@@ -221,6 +221,20 @@ class Tracker:
             self._registry.learn(event)
         return records
 
+    def restore(self, records: Sequence[RecordedEvent]) -> list[RecordedEvent]:
+        """Load an exported log into this empty store, keeping every record time.
+
+        Raises:
+            StoreError: the store is not empty, or the record times do not increase.
+            UnknownPartyError, UnknownClauseError: the log refers to undeclared ids.
+        """
+        events = [r.event for r in records]
+        self._check_references(events)
+        restored = self.store.restore(records)
+        for event in events:
+            self._registry.learn(event)
+        return restored
+
     def events(self, *, after: int = 0, negotiation: str | None = None) -> Iterator[RecordedEvent]:
         """Stream the log in position order, from just after position ``after``."""
         return self.store.read(after=after, negotiation=negotiation)

@@ -154,7 +154,7 @@ events_by_type: dict[type, st.SearchStrategy[Event]] = {
             st.builds(
                 Reading,
                 signatories=st.lists(party_ids, max_size=3).map(tuple),
-                evidence=evidence_tuples,
+                source=st.none() | sources,
                 note=st.none() | texts,
             ),
             max_size=2,

@@ -18,6 +18,7 @@ writer when the cell it read has moved on.
 from __future__ import annotations
 
 import hashlib
+import itertools
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -293,6 +294,27 @@ class SqlEventStore:
         except IntegrityError as exc:  # pragma: no cover - the lock makes this a backstop
             raise ConflictError(f"the log refused the append: {exc.orig}") from exc
 
+    def restore(self, records: Sequence[RecordedEvent]) -> list[RecordedEvent]:
+        """Load an exported log into an empty store, keeping each event's record time.
+
+        This is the one way to write ``recorded_at`` from outside: a backup or a
+        move between backends must keep what was known when.  Positions are
+        renumbered from 1 in the order given.
+
+        Raises:
+            StoreError: the store is not empty, or record times do not strictly increase.
+        """
+        times = [to_micros(r.recorded_at) for r in records]
+        for index, (before, after) in enumerate(itertools.pairwise(times), start=2):
+            if after <= before:
+                raise StoreError(
+                    f"record times must strictly increase: event {index} is not after {index - 1}"
+                )
+        batch = [r.event for r in records]
+        payloads = [codec.encode(e) for e in batch]
+        with self._writing() as conn:
+            return _Append(conn, batch, payloads, {}, recorded_at=times).run()
+
     # -- reading --------------------------------------------------------------
 
     def read(self, *, after: int = 0, negotiation: str | None = None) -> Iterator[RecordedEvent]:
@@ -486,11 +508,13 @@ class _Append:
         batch: list[Event],
         payloads: list[str],
         expected: Mapping[str, int],
+        recorded_at: Sequence[int] | None = None,
     ) -> None:
         self.conn = conn
         self.batch = batch
         self.payloads = payloads
         self.expected = expected
+        self.recorded_at = recorded_at  # given only by restore(), into an empty log
 
     def run(self) -> list[RecordedEvent]:
         stored = self._already_stored()
@@ -511,6 +535,9 @@ class _Append:
 
         head = self._head()
         recorded = max(now_micros(), head.recorded_at + 1)
+        given = self.recorded_at
+        if given is not None and head.position != 0:
+            raise StoreError("a log can be restored only into an empty store")
         rows: list[dict[str, Any]] = []
         entry_rows: list[dict[str, Any]] = []
         new_cells: dict[tuple[str, str, str], None] = {}
@@ -523,7 +550,7 @@ class _Append:
             version = self._next_version(event_, stream, versions)
             party, clause = _party_clause(event_)
             valid_at: datetime | None = getattr(event_, "valid_at", None)
-            row = {
+            row: dict[str, Any] = {
                 "position": position,
                 "event_id": event_.event_id,
                 "stream": stream,
@@ -534,7 +561,7 @@ class _Append:
                 "party": party,
                 "clause": clause,
                 "valid_at": None if valid_at is None else to_micros(valid_at),
-                "recorded_at": recorded + offset,
+                "recorded_at": recorded + offset if given is None else given[index],
                 "payload": self.payloads[index],
             }
             previous = row["hash"] = _chain(previous, row)
@@ -561,7 +588,7 @@ class _Append:
                 retraction_rows.append({"retracted": target, "position": position})
             records[event_.event_id] = RecordedEvent(
                 position=position,
-                recorded_at=from_micros(recorded + offset),
+                recorded_at=from_micros(row["recorded_at"]),
                 stream=stream,
                 version=version,
                 event=event_,
