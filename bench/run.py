@@ -97,9 +97,35 @@ GENESIS = "0" * 64
 ORDINALS = tuple(Ordinal)
 OUTLETS = ("Reuters", "AP", "AFP", "RFE/RL", "Kyiv Independent", "TASS", "BBC", "Le Monde")
 WORDS = (
-    "we", "will", "not", "accept", "any", "ceasefire", "that", "freezes", "the", "line",
-    "guarantees", "must", "be", "binding", "sanctions", "relief", "only", "after", "withdrawal",
-    "of", "forces", "security", "council", "review", "in", "principle", "agreed", "subject", "to",
+    "we",
+    "will",
+    "not",
+    "accept",
+    "any",
+    "ceasefire",
+    "that",
+    "freezes",
+    "the",
+    "line",
+    "guarantees",
+    "must",
+    "be",
+    "binding",
+    "sanctions",
+    "relief",
+    "only",
+    "after",
+    "withdrawal",
+    "of",
+    "forces",
+    "security",
+    "council",
+    "review",
+    "in",
+    "principle",
+    "agreed",
+    "subject",
+    "to",
 )
 
 
@@ -151,8 +177,10 @@ class Workload:
         self.diff_from_us = valid[self.n // 3]
         self.diff_to_us = valid[2 * self.n // 3]
         self.known_index = self.n // 2
-        self.history_cell = (self.parties[len(self.parties) // 2],
-                             self.clauses[len(self.clauses) // 2])
+        self.history_cell = (
+            self.parties[len(self.parties) // 2],
+            self.clauses[len(self.clauses) // 2],
+        )
 
     @property
     def n(self) -> int:
@@ -188,15 +216,21 @@ class Workload:
 
     def expected_history(self) -> list[str]:
         party, clause = self.history_cell
-        entries = [(s.valid_us, i, s.event_id) for i, s in enumerate(self.stances)
-                   if (s.party, s.clause) == (party, clause)]
+        entries = [
+            (s.valid_us, i, s.event_id)
+            for i, s in enumerate(self.stances)
+            if (s.party, s.clause) == (party, clause)
+        ]
         return [event_id for _, _, event_id in sorted(entries)]
 
     def expected_moves(self) -> set[Cell]:
         before, after = self.latest(self.diff_from_us), self.latest(self.diff_to_us)
-        return {k for k in before.keys() | after.keys()
-                if (before[k].stance if k in before else None)
-                != (after[k].stance if k in after else None)}
+        return {
+            k
+            for k in before.keys() | after.keys()
+            if (before[k].stance if k in before else None)
+            != (after[k].stance if k in after else None)
+        }
 
 
 def cell_shape(s: int) -> tuple[int, int]:
@@ -231,15 +265,17 @@ def make_workload(n: int, s: int, batch_size: int, seed: int) -> Workload:
             valid += 1
         used.add(valid)
         quote = " ".join(rng.choices(WORDS, k=18))[:QUOTE_LEN].ljust(QUOTE_LEN, ".")
-        stances.append(Stance(
-            event_id=f"{rng.getrandbits(128):032x}",
-            party=cells[i][0],
-            clause=cells[i][1],
-            stance=rng.choice(ORDINALS),
-            valid_us=valid,
-            outlet=rng.choice(OUTLETS),
-            quote=quote,
-        ))
+        stances.append(
+            Stance(
+                event_id=f"{rng.getrandbits(128):032x}",
+                party=cells[i][0],
+                clause=cells[i][1],
+                stance=rng.choice(ORDINALS),
+                valid_us=valid,
+                outlet=rng.choice(OUTLETS),
+                quote=quote,
+            )
+        )
     return Workload(stances, parties, clauses, batch_size, seed)
 
 
@@ -278,12 +314,19 @@ def floor_payload(s: Stance) -> dict[str, Any]:
         "conditions": None,
         "confidence": None,
         "event_id": s.event_id,
-        "evidence": [{
-            "quote": s.quote,
-            "source": {"file": None, "outlet": s.outlet, "published": None, "title": None,
-                       "url": None},
-            "stated": True,
-        }],
+        "evidence": [
+            {
+                "quote": s.quote,
+                "source": {
+                    "file": None,
+                    "outlet": s.outlet,
+                    "published": None,
+                    "title": None,
+                    "url": None,
+                },
+                "stated": True,
+            }
+        ],
         "negotiation": NEGOTIATION,
         "note": None,
         "party": s.party,
@@ -382,8 +425,7 @@ class Result:
 class Bench:
     """Runs cases and keeps their results; progress goes to stderr."""
 
-    def __init__(self, repeat: int, min_time: float, memory: bool,
-                 profile_dir: str | None) -> None:
+    def __init__(self, repeat: int, min_time: float, memory: bool, profile_dir: str | None) -> None:
         self.repeat = repeat
         self.min_time = min_time
         self.memory = memory
@@ -407,14 +449,28 @@ class Bench:
         peak = self._peak(case) if self.memory else None
         if self.profile_dir and case.system.startswith("negotrack"):
             self._profile(case)
-        result = Result(case.case_id, case.system, case.label, times, case.count, case.unit,
-                        loops, case.floor, case.peer, peak, case.note)
+        result = Result(
+            case.case_id,
+            case.system,
+            case.label,
+            times,
+            case.count,
+            case.unit,
+            loops,
+            case.floor,
+            case.peer,
+            peak,
+            case.note,
+        )
         self.results[case.case_id] = result
         spread = " ".join(f"{t:.4g}" for t in times)
         mem = "" if peak is None else f"  peak {peak / 2**20:7.1f} MiB"
-        print(f"  {case.case_id:<4} {case.system:<22} {case.label:<44} "
-              f"median {fmt_seconds(result.median):>9}{mem}  [{spread}]",
-              file=sys.stderr, flush=True)
+        print(
+            f"  {case.case_id:<4} {case.system:<22} {case.label:<44} "
+            f"median {fmt_seconds(result.median):>9}{mem}  [{spread}]",
+            file=sys.stderr,
+            flush=True,
+        )
         return result
 
     def _calibrate(self, case: Case) -> int:
@@ -466,10 +522,13 @@ def expect(actual: Any, expected: Any, what: str) -> None:
 def expect_cells(actual: dict[Cell, str], expected: dict[Cell, str], what: str) -> None:
     """Compare (party, clause) -> event id maps, naming a few differing cells."""
     if actual != expected:
-        wrong = sorted(k for k in actual.keys() | expected.keys()
-                       if actual.get(k) != expected.get(k))
-        raise AssertionError(f"{what}: {len(actual)} cells, expected {len(expected)}; "
-                             f"{len(wrong)} differ, e.g. {wrong[:3]}")
+        wrong = sorted(
+            k for k in actual.keys() | expected.keys() if actual.get(k) != expected.get(k)
+        )
+        raise AssertionError(
+            f"{what}: {len(actual)} cells, expected {len(expected)}; "
+            f"{len(wrong)} differ, e.g. {wrong[:3]}"
+        )
 
 
 def fmt_seconds(seconds: float) -> str:
@@ -528,8 +587,7 @@ class RawConn:
 
     def begin(self, immediate: bool = True) -> None:
         # BEGIN IMMEDIATE takes SQLite's write lock up front, as negotrack's writers do.
-        self.conn.execute("BEGIN IMMEDIATE" if immediate and self.dialect == "sqlite"
-                          else "BEGIN")
+        self.conn.execute("BEGIN IMMEDIATE" if immediate and self.dialect == "sqlite" else "BEGIN")
 
     def commit(self) -> None:
         self.conn.execute("COMMIT")
@@ -564,12 +622,16 @@ CREATE TABLE cells (
     PRIMARY KEY (negotiation, party, clause)
 )
 """
-EVENT_COLUMNS = ("position, event_id, stream, version, type, schema_version, negotiation, "
-                 "party, clause, valid_at, recorded_at, payload, hash")
+EVENT_COLUMNS = (
+    "position, event_id, stream, version, type, schema_version, negotiation, "
+    "party, clause, valid_at, recorded_at, payload, hash"
+)
 SAME_ROWS = "same rows: JSON payload + sha256 chain"
 INSERT_EVENT = f"INSERT INTO events ({EVENT_COLUMNS}) VALUES ({', '.join('?' * 13)})"
-INSERT_ENTRY = ("INSERT INTO cell_entries (negotiation, party, clause, version, valid_at, "
-                "position, withdrawn) VALUES (?, ?, ?, ?, ?, ?, ?)")
+INSERT_ENTRY = (
+    "INSERT INTO cell_entries (negotiation, party, clause, version, valid_at, "
+    "position, withdrawn) VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
 INSERT_CELL = "INSERT INTO cells (negotiation, party, clause) VALUES (?, ?, ?)"
 HEAD = "SELECT position, recorded_at, hash FROM events ORDER BY position DESC LIMIT 1"
 
@@ -586,8 +648,10 @@ CREATE TABLE events (
 );
 CREATE INDEX events_stream_valid ON events (stream, valid_at)
 """
-INSERT_NARROW = ("INSERT INTO events (stream, version, valid_at, stance, outlet, quote) "
-                 "VALUES (?, ?, ?, ?, ?, ?)")
+INSERT_NARROW = (
+    "INSERT INTO events (stream, version, valid_at, stance, outlet, quote) "
+    "VALUES (?, ?, ?, ?, ?, ?)"
+)
 
 # The as-of queries return, for every cell, the row of its latest stance valid at T.
 CELL_ROW = "party, clause, event_id, position, valid_at, recorded_at, payload"
@@ -627,14 +691,17 @@ WHERE c.negotiation = ?
 """
 # Record times increase with the position (one writer at a time assigns both), so the
 # newest position known at K is one seek down the recorded_at index.
-KNOWN_POSITION = ("SELECT position FROM events WHERE recorded_at <= ? "
-                  "ORDER BY recorded_at DESC LIMIT 1")
+KNOWN_POSITION = (
+    "SELECT position FROM events WHERE recorded_at <= ? ORDER BY recorded_at DESC LIMIT 1"
+)
 CELL_HISTORY = """
 SELECT position, event_id, valid_at, recorded_at, payload FROM events
 WHERE negotiation = ? AND party = ? AND clause = ? ORDER BY valid_at, position
 """
-READ_PAGE = ("SELECT position, type, party, clause, valid_at, payload FROM events "
-             "WHERE position > ? ORDER BY position LIMIT ?")
+READ_PAGE = (
+    "SELECT position, type, party, clause, valid_at, payload FROM events "
+    "WHERE position > ? ORDER BY position LIMIT ?"
+)
 PAGE = 2_000  # rows per page when reading the whole log, as negotrack's read() does
 
 
@@ -673,14 +740,26 @@ def floor_append(log: FloorLog, batches: Iterable[Sequence[FloorItem]]) -> None:
             position += 1
             version = log.versions.get(item.stream, 0) + 1
             log.versions[item.stream] = version
-            values = (position, item.event_id, item.stream, version, "StanceRecorded", 2,
-                      NEGOTIATION, item.party, item.clause, item.valid_us, recorded + offset,
-                      dumps(item.payload))
+            values = (
+                position,
+                item.event_id,
+                item.stream,
+                version,
+                "StanceRecorded",
+                2,
+                NEGOTIATION,
+                item.party,
+                item.clause,
+                item.valid_us,
+                recorded + offset,
+                dumps(item.payload),
+            )
             previous = chain(previous, values)
             rows.append((*values, previous))
             if log.entries:
-                entries.append((NEGOTIATION, item.party, item.clause, version, item.valid_us,
-                                position, False))
+                entries.append(
+                    (NEGOTIATION, item.party, item.clause, version, item.valid_us, position, False)
+                )
                 if (item.party, item.clause) not in log.cells:
                     log.cells.add((item.party, item.clause))
                     new_cells.append((NEGOTIATION, item.party, item.clause))
@@ -774,15 +853,33 @@ if HAVE_EVENTSOURCING:
             return uuid.uuid5(uuid.NAMESPACE_URL, f"negotrack-bench/{party}/{clause}")
 
         @event("Created")
-        def __init__(self, *, party: str, clause: str, event_id: str, stance: str,
-                     valid_at: int, outlet: str, quote: str) -> None:
+        def __init__(
+            self,
+            *,
+            party: str,
+            clause: str,
+            event_id: str,
+            stance: str,
+            valid_at: int,
+            outlet: str,
+            quote: str,
+        ) -> None:
             self.party, self.clause = party, clause
             self.event_id, self.stance, self.valid_at = event_id, stance, valid_at
             self.outlet, self.quote = outlet, quote
 
         @event("Recorded")
-        def record(self, *, party: str, clause: str, event_id: str, stance: str,
-                   valid_at: int, outlet: str, quote: str) -> None:
+        def record(
+            self,
+            *,
+            party: str,
+            clause: str,
+            event_id: str,
+            stance: str,
+            valid_at: int,
+            outlet: str,
+            quote: str,
+        ) -> None:
             self.event_id, self.stance, self.valid_at = event_id, stance, valid_at
             self.outlet, self.quote = outlet, quote
 
@@ -791,9 +888,15 @@ if HAVE_EVENTSOURCING:
 
 
 def es_args(s: Stance) -> dict[str, Any]:
-    return {"party": s.party, "clause": s.clause, "event_id": s.event_id,
-            "stance": s.stance.label, "valid_at": s.valid_us, "outlet": s.outlet,
-            "quote": s.quote}
+    return {
+        "party": s.party,
+        "clause": s.clause,
+        "event_id": s.event_id,
+        "stance": s.stance.label,
+        "valid_at": s.valid_us,
+        "outlet": s.outlet,
+        "quote": s.quote,
+    }
 
 
 def es_save(app: Any, batches: Sequence[Sequence[dict[str, Any]]]) -> None:
@@ -872,8 +975,11 @@ class PgSchemas:
         import psycopg
 
         base = self.url.set(drivername="postgresql", query={})
-        conn = psycopg.connect(base.render_as_string(hide_password=False), autocommit=True,
-                               options=f"-csearch_path={schema}")
+        conn = psycopg.connect(
+            base.render_as_string(hide_password=False),
+            autocommit=True,
+            options=f"-csearch_path={schema}",
+        )
         return RawConn(conn, "postgresql")
 
     def server_version(self) -> str:
@@ -970,8 +1076,12 @@ def append_cases(run: Run) -> None:
         # Bulk first, so that the databases left for the queries are the batched ones,
         # whose record times spread over the whole append like a real log's.
         Mode("bulk", [run.items], [run.events], wl.n),
-        Mode("batched", [run.items[i : i + b] for i in range(0, wl.n, b)],
-             [run.events[i : i + b] for i in range(0, wl.n, b)], b),
+        Mode(
+            "batched",
+            [run.items[i : i + b] for i in range(0, wl.n, b)],
+            [run.events[i : i + b] for i in range(0, wl.n, b)],
+            b,
+        ),
     ]
     for mode in modes:
         ids = iter("1" + c for c in ("abcdefg" if mode.name == "batched" else "hijklmn"))
@@ -1022,15 +1132,42 @@ def floor_append_cases(run: Run, mode: Mode, ids: Iterator[str]) -> None:
         if log.entries:
             expect(count_rows(log.conn, "cell_entries"), wl.n, "floor cell entries")
 
-    bench.run(Case(next(ids), "sqlite3 narrow", "anchors-style rows: no JSON, no hash",
-                   append_narrow, wl.n, setup=fresh_narrow, check=check_narrow,
-                   teardown=lambda conn: conn.close()))
-    bench.run(Case(next(ids), "sqlite3 floor", SAME_ROWS,
-                   lambda log: floor_append(log, items), wl.n, setup=fresh_floor,
-                   check=check_floor, teardown=lambda log: log.conn.close()))
-    bench.run(Case(next(ids), "sqlite3 nt-schema", "same rows into negotrack's own tables",
-                   lambda log: floor_append(log, items), wl.n, setup=fresh_schema,
-                   check=check_floor, teardown=lambda log: log.conn.close()))
+    bench.run(
+        Case(
+            next(ids),
+            "sqlite3 narrow",
+            "anchors-style rows: no JSON, no hash",
+            append_narrow,
+            wl.n,
+            setup=fresh_narrow,
+            check=check_narrow,
+            teardown=lambda conn: conn.close(),
+        )
+    )
+    bench.run(
+        Case(
+            next(ids),
+            "sqlite3 floor",
+            SAME_ROWS,
+            lambda log: floor_append(log, items),
+            wl.n,
+            setup=fresh_floor,
+            check=check_floor,
+            teardown=lambda log: log.conn.close(),
+        )
+    )
+    bench.run(
+        Case(
+            next(ids),
+            "sqlite3 nt-schema",
+            "same rows into negotrack's own tables",
+            lambda log: floor_append(log, items),
+            wl.n,
+            setup=fresh_schema,
+            check=check_floor,
+            teardown=lambda log: log.conn.close(),
+        )
+    )
 
 
 def peer_append_case(run: Run, mode: Mode, case_id: str) -> None:
@@ -1044,17 +1181,27 @@ def peer_append_case(run: Run, mode: Mode, case_id: str) -> None:
         if run.es_app is not None:
             run.es_app.close()
         remove_db(path)
-        run.es_app = BenchApp(env={"PERSISTENCE_MODULE": "eventsourcing.sqlite",
-                                   "SQLITE_DBNAME": path})
+        run.es_app = BenchApp(
+            env={"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": path}
+        )
         return run.es_app
 
     def check(_: Any, app: Any) -> None:
         expect(app.recorder.max_notification_id(), wl.n, "eventsourcing events stored")
 
     what = "app.save per batch" if mode.name == "batched" else "one app.save of all"
-    bench.run(Case(case_id, "eventsourcing", what,
-                   lambda app: es_save(app, batches), wl.n, setup=fresh, check=check,
-                   note="makes its events in the timed run"))
+    bench.run(
+        Case(
+            case_id,
+            "eventsourcing",
+            what,
+            lambda app: es_save(app, batches),
+            wl.n,
+            setup=fresh,
+            check=check,
+            note="makes its events in the timed run",
+        )
+    )
 
 
 def nt_sqlite_append_case(run: Run, mode: Mode, case_id: str) -> None:
@@ -1071,10 +1218,20 @@ def nt_sqlite_append_case(run: Run, mode: Mode, case_id: str) -> None:
         expect(tracker.store.last_position(), run.total_events, "negotrack events stored")
 
     what = "Tracker.append(batch)" if mode.name == "batched" else "Tracker.append(all events)"
-    bench.run(Case(case_id, "negotrack/sqlite", what,
-                   lambda tracker: nt_append_batches(tracker, events), wl.n, setup=fresh,
-                   check=check, teardown=lambda tracker: tracker.close(),
-                   floor=("1" + floor,), peer=None if run.args.skip_eventsourcing else "1" + peer))
+    bench.run(
+        Case(
+            case_id,
+            "negotrack/sqlite",
+            what,
+            lambda tracker: nt_append_batches(tracker, events),
+            wl.n,
+            setup=fresh,
+            check=check,
+            teardown=lambda tracker: tracker.close(),
+            floor=("1" + floor,),
+            peer=None if run.args.skip_eventsourcing else "1" + peer,
+        )
+    )
 
 
 def pg_append_cases(run: Run, mode: Mode, ids: Iterator[str]) -> None:
@@ -1105,14 +1262,32 @@ def pg_append_cases(run: Run, mode: Mode, ids: Iterator[str]) -> None:
         expect(tracker.store.last_position(), run.total_events, "negotrack events stored")
 
     floor_id = next(ids)
-    bench.run(Case(floor_id, "psycopg floor", SAME_ROWS,
-                   lambda log: floor_append(log, items), wl.n, setup=fresh_floor,
-                   check=check_floor, teardown=lambda log: log.conn.close()))
+    bench.run(
+        Case(
+            floor_id,
+            "psycopg floor",
+            SAME_ROWS,
+            lambda log: floor_append(log, items),
+            wl.n,
+            setup=fresh_floor,
+            check=check_floor,
+            teardown=lambda log: log.conn.close(),
+        )
+    )
     what = "Tracker.append(batch)" if mode.name == "batched" else "Tracker.append(all events)"
-    bench.run(Case(next(ids), "negotrack/postgresql", what,
-                   lambda tracker: nt_append_batches(tracker, events), wl.n, setup=fresh_nt,
-                   check=check_nt, teardown=lambda tracker: tracker.close(),
-                   floor=(floor_id,)))
+    bench.run(
+        Case(
+            next(ids),
+            "negotrack/postgresql",
+            what,
+            lambda tracker: nt_append_batches(tracker, events),
+            wl.n,
+            setup=fresh_nt,
+            check=check_nt,
+            teardown=lambda tracker: tracker.close(),
+            floor=(floor_id,),
+        )
+    )
     if mode.name == "batched":  # keep the batched databases for the queries
         run.pg_schemas = dict(schemas)
 
@@ -1152,10 +1327,23 @@ def matrix_cells(matrix: Any) -> dict[Cell, str]:
 
 
 # Fixed ids per kind of case, so that a skipped case never renumbers the others.
-MATRIX_IDS = {"max_join": "a", "window": "b", "seek": "c", "seek_json": "d",
-              "known_floor": "e", "peer_get": "f", "matrix": "g", "known": "h"}
-HISTORY_IDS = {"history_floor": "a", "history_peer": "b", "history": "c", "diff_floor": "d",
-               "diff": "e"}
+MATRIX_IDS = {
+    "max_join": "a",
+    "window": "b",
+    "seek": "c",
+    "seek_json": "d",
+    "known_floor": "e",
+    "peer_get": "f",
+    "matrix": "g",
+    "known": "h",
+}
+HISTORY_IDS = {
+    "history_floor": "a",
+    "history_peer": "b",
+    "history": "c",
+    "diff_floor": "d",
+    "diff": "e",
+}
 GROUP_OF_BACKEND = {"sqlite": ("2", "3"), "postgresql": ("6", "7")}
 
 
@@ -1181,32 +1369,71 @@ def query_cases(run: Run, backend: Backend, with_peer: bool) -> dict[str, str]:
     def check_matrix(matrix: Any, _: Any, want: dict[Cell, str] = expected) -> None:
         expect_cells(matrix_cells(matrix), want, "negotrack matrix")
 
-    add("max_join", f"{p} floor", "as-of T, per-cell MAX() join",
+    add(
+        "max_join",
+        f"{p} floor",
+        "as-of T, per-cell MAX() join",
         lambda _: conn.query(AS_OF_MAX_JOIN, (NEGOTIATION, wl.as_of_us, NEGOTIATION)),
-        check=check_rows)
-    add("window", f"{p} floor", "as-of T, window function",
-        lambda _: conn.query(AS_OF_WINDOW, (NEGOTIATION, wl.as_of_us)), check=check_rows)
-    add("seek", f"{p} floor", "as-of T, per-cell index seek",
-        lambda _: floor_seek(conn, wl.as_of_us), check=check_rows)
-    add("seek_json", f"{p} floor", "as-of T, per-cell seek + json.loads",
+        check=check_rows,
+    )
+    add(
+        "window",
+        f"{p} floor",
+        "as-of T, window function",
+        lambda _: conn.query(AS_OF_WINDOW, (NEGOTIATION, wl.as_of_us)),
+        check=check_rows,
+    )
+    add(
+        "seek",
+        f"{p} floor",
+        "as-of T, per-cell index seek",
+        lambda _: floor_seek(conn, wl.as_of_us),
+        check=check_rows,
+    )
+    add(
+        "seek_json",
+        f"{p} floor",
+        "as-of T, per-cell seek + json.loads",
         lambda _: [(r, json.loads(r[6])) for r in floor_seek(conn, wl.as_of_us)],
-        check=lambda out, ctx: check_rows([r for r, _ in out], ctx))
-    add("known_floor", f"{p} floor", "as-of T, known_at K, per-cell seek",
+        check=lambda out, ctx: check_rows([r for r, _ in out], ctx),
+    )
+    add(
+        "known_floor",
+        f"{p} floor",
+        "as-of T, known_at K, per-cell seek",
         lambda _: floor_seek(conn, wl.as_of_us, backend.floor_known_at_us),
-        check=lambda rows, ctx: check_rows(rows, ctx, expected_known))
+        check=lambda rows, ctx: check_rows(rows, ctx, expected_known),
+    )
     if with_peer and run.es_app is not None:
         app = run.es_app
         es_ids = [EsCell.create_id(pa, cl) for pa in wl.parties for cl in wl.clauses]
-        add("peer_get", "eventsourcing", f"repository.get x {len(es_ids)} cells",
-            lambda _: [app.repository.get(i) for i in es_ids], count=wl.n,
+        add(
+            "peer_get",
+            "eventsourcing",
+            f"repository.get x {len(es_ids)} cells",
+            lambda _: [app.repository.get(i) for i in es_ids],
+            count=wl.n,
             check=lambda aggs, _: expect(sum(a.version for a in aggs), wl.n, "events replayed"),
-            note="current state only: no as-of query")
+            note="current state only: no as-of query",
+        )
     neg = backend.negotiation
-    add("matrix", nt, "matrix(as_of=T)", lambda _: neg.matrix(as_of), check=check_matrix,
-        floor=tuple(got[k] for k in ("max_join", "window", "seek")), peer=got.get("peer_get"))
-    add("known", nt, "matrix(as_of=T, known_at=K)",
+    add(
+        "matrix",
+        nt,
+        "matrix(as_of=T)",
+        lambda _: neg.matrix(as_of),
+        check=check_matrix,
+        floor=tuple(got[k] for k in ("max_join", "window", "seek")),
+        peer=got.get("peer_get"),
+    )
+    add(
+        "known",
+        nt,
+        "matrix(as_of=T, known_at=K)",
         lambda _: neg.matrix(as_of, known_at=known_at),
-        check=lambda m, ctx: check_matrix(m, ctx, expected_known), floor=(got["known_floor"],))
+        check=lambda m, ctx: check_matrix(m, ctx, expected_known),
+        floor=(got["known_floor"],),
+    )
     return got
 
 
@@ -1222,35 +1449,69 @@ def history_cases(run: Run, backend: Backend, with_peer: bool) -> dict[str, str]
     from_, to = at(wl.diff_from_us), at(wl.diff_to_us)
     got: dict[str, str] = {}
 
-    def add(kind: str, system: str, label: str, fn: Callable[[Any], Any], count: int,
-            **kw: Any) -> None:
+    def add(
+        kind: str, system: str, label: str, fn: Callable[[Any], Any], count: int, **kw: Any
+    ) -> None:
         case_id = group + HISTORY_IDS[kind]
         bench.run(Case(case_id, system, label, fn, count, "query", **kw))
         got[kind] = case_id
 
-    add("history_floor", f"{p} floor", "history of one cell + json.loads",
-        lambda _: floor_history(conn, cell), len(history),
-        check=lambda out, _: expect([r[1] for r, _ in out], history, "raw history"))
+    add(
+        "history_floor",
+        f"{p} floor",
+        "history of one cell + json.loads",
+        lambda _: floor_history(conn, cell),
+        len(history),
+        check=lambda out, _: expect([r[1] for r, _ in out], history, "raw history"),
+    )
     if with_peer and run.es_app is not None:
         app, es_id = run.es_app, EsCell.create_id(*cell)
-        add("history_peer", "eventsourcing", "events.get of one cell aggregate",
-            lambda _: list(app.events.get(es_id)), len(history),
+        add(
+            "history_peer",
+            "eventsourcing",
+            "events.get of one cell aggregate",
+            lambda _: list(app.events.get(es_id)),
+            len(history),
             check=lambda out, _: expect(len(out), len(history), "peer history"),
-            note="version order, not valid time")
-    add("history", nt, "history(party, clause)", lambda _: neg.history(*cell), len(history),
+            note="version order, not valid time",
+        )
+    add(
+        "history",
+        nt,
+        "history(party, clause)",
+        lambda _: neg.history(*cell),
+        len(history),
         check=lambda h, _: expect([e.event_id for e in h], history, "negotrack history"),
-        floor=(got["history_floor"],), peer=got.get("history_peer"))
-    add("diff_floor", f"{p} floor", "diff of two dates (2 seeks + json)",
-        lambda _: floor_diff(conn, wl.diff_from_us, wl.diff_to_us), wl.cells,
-        check=lambda out, _: expect(out, moves, "raw diff"))
-    add("diff", nt, "diff(from_, to)", lambda _: neg.diff(from_, to), wl.cells,
+        floor=(got["history_floor"],),
+        peer=got.get("history_peer"),
+    )
+    add(
+        "diff_floor",
+        f"{p} floor",
+        "diff of two dates (2 seeks + json)",
+        lambda _: floor_diff(conn, wl.diff_from_us, wl.diff_to_us),
+        wl.cells,
+        check=lambda out, _: expect(out, moves, "raw diff"),
+    )
+    add(
+        "diff",
+        nt,
+        "diff(from_, to)",
+        lambda _: neg.diff(from_, to),
+        wl.cells,
         check=lambda d, _: expect({(m.party, m.clause) for m in d}, moves, "negotrack diff"),
-        floor=(got["diff_floor"],))
+        floor=(got["diff_floor"],),
+    )
     return got
 
 
-REPLAY_IDS = {("sqlite", "floor"): "4a", ("sqlite", "peer"): "4b", ("sqlite", "nt"): "4c",
-              ("postgresql", "floor"): "4d", ("postgresql", "nt"): "4e"}
+REPLAY_IDS = {
+    ("sqlite", "floor"): "4a",
+    ("sqlite", "peer"): "4b",
+    ("sqlite", "nt"): "4c",
+    ("postgresql", "floor"): "4d",
+    ("postgresql", "nt"): "4e",
+}
 
 
 def replay_cases(run: Run, backends: Sequence[Backend]) -> None:
@@ -1269,19 +1530,41 @@ def replay_on(run: Run, backend: Backend) -> None:
         expect_cells(out[1], expected, "replayed matrix")
 
     floor_id, peer_id = REPLAY_IDS[backend.name, "floor"], None
-    bench.run(Case(floor_id, f"{backend.prefix} floor", "read + json.loads + fold, pages",
-                   lambda _: floor_replay(conn, wl.as_of_us), wl.n, check=check_fold))
+    bench.run(
+        Case(
+            floor_id,
+            f"{backend.prefix} floor",
+            "read + json.loads + fold, pages",
+            lambda _: floor_replay(conn, wl.as_of_us),
+            wl.n,
+            check=check_fold,
+        )
+    )
     if backend.name == "sqlite" and run.es_app is not None:
         app = run.es_app
         peer_id = REPLAY_IDS["sqlite", "peer"]
-        bench.run(Case(peer_id, "eventsourcing", "read log + decode + fold, pages",
-                       lambda _: es_replay(app, wl.as_of_us), wl.n, check=check_fold))
-    bench.run(Case(REPLAY_IDS[backend.name, "nt"], f"negotrack/{backend.name}",
-                   "project_matrix(tracker.events())",
-                   lambda _: project_matrix(tracker.events(), NEGOTIATION, as_of),
-                   run.total_events,
-                   check=lambda m, _: expect_cells(matrix_cells(m), expected, "project_matrix"),
-                   floor=(floor_id,), peer=peer_id))
+        bench.run(
+            Case(
+                peer_id,
+                "eventsourcing",
+                "read log + decode + fold, pages",
+                lambda _: es_replay(app, wl.as_of_us),
+                wl.n,
+                check=check_fold,
+            )
+        )
+    bench.run(
+        Case(
+            REPLAY_IDS[backend.name, "nt"],
+            f"negotrack/{backend.name}",
+            "project_matrix(tracker.events())",
+            lambda _: project_matrix(tracker.events(), NEGOTIATION, as_of),
+            run.total_events,
+            check=lambda m, _: expect_cells(matrix_cells(m), expected, "project_matrix"),
+            floor=(floor_id,),
+            peer=peer_id,
+        )
+    )
 
 
 # -- 5. scale ------------------------------------------------------------------------
@@ -1290,8 +1573,11 @@ def replay_on(run: Run, backend: Backend) -> None:
 def scale_cases(run: Run) -> None:
     """Case 5: the as-of query, known_at view and history on a log of --scale-n events."""
     args, bench = run.args, run.bench
-    print(f"generating the scale workload: N={args.scale_n:,} S={args.cells:,} ...",
-          file=sys.stderr, flush=True)
+    print(
+        f"generating the scale workload: N={args.scale_n:,} S={args.cells:,} ...",
+        file=sys.stderr,
+        flush=True,
+    )
     wl = make_workload(args.scale_n, args.cells, args.batch, args.seed)
     nt_path, floor_path = run.path("scale-negotrack.sqlite"), run.path("scale-floor.sqlite")
     chunk = 10_000
@@ -1310,12 +1596,17 @@ def scale_cases(run: Run) -> None:
     for i in range(0, wl.n, chunk):
         floor_append(log, [[floor_item(s) for s in wl.stances[i : i + chunk]]])
     floor_build = time.perf_counter() - start
-    run.notes.append(f"the scale logs were built once, {chunk:,} events per transaction "
-                     f"(not a case; for information): negotrack {nt_build:.0f} s "
-                     f"({wl.n / nt_build:,.0f} ev/s), raw sqlite3 floor {floor_build:.0f} s "
-                     f"({wl.n / floor_build:,.0f} ev/s)")
-    print(f"  built: negotrack {nt_build:.0f} s, floor {floor_build:.0f} s",
-          file=sys.stderr, flush=True)
+    run.notes.append(
+        f"the scale logs were built once, {chunk:,} events per transaction "
+        f"(not a case; for information): negotrack {nt_build:.0f} s "
+        f"({wl.n / nt_build:,.0f} ev/s), raw sqlite3 floor {floor_build:.0f} s "
+        f"({wl.n / floor_build:,.0f} ev/s)"
+    )
+    print(
+        f"  built: negotrack {nt_build:.0f} s, floor {floor_build:.0f} s",
+        file=sys.stderr,
+        flush=True,
+    )
     tracker.close()
     backend = open_backend("sqlite", "sqlite3", f"sqlite:///{nt_path}", conn, wl)
     scaled = Run(args, wl, bench, run.work_dir, None)
@@ -1341,40 +1632,107 @@ def query_scale(run: Run, backend: Backend) -> dict[str, str]:
         expect_cells(cells_of_rows(rows), expected, "raw as-of rows at scale")
 
     cases = [
-        ("max_join", Case("5a", "sqlite3 floor", f"as-of T, per-cell MAX() join, N={n}",
-                          lambda _: conn.query(AS_OF_MAX_JOIN, (NEGOTIATION, wl.as_of_us,
-                                                                NEGOTIATION)),
-                          cells, "query", check=check_rows)),
-        ("window", Case("5b", "sqlite3 floor", f"as-of T, window function, N={n}",
-                        lambda _: conn.query(AS_OF_WINDOW, (NEGOTIATION, wl.as_of_us)),
-                        cells, "query", check=check_rows)),
-        ("seek", Case("5c", "sqlite3 floor", f"as-of T, per-cell index seek, N={n}",
-                      lambda _: floor_seek(conn, wl.as_of_us), cells, "query",
-                      check=check_rows)),
-        ("known_floor", Case("5d", "sqlite3 floor", f"as-of T, known_at K, seek, N={n}",
-                             lambda _: floor_seek(conn, wl.as_of_us, backend.floor_known_at_us),
-                             cells, "query",
-                             check=lambda rows, _: expect_cells(cells_of_rows(rows),
-                                                                expected_known, "raw known"))),
-        ("matrix", Case("5e", "negotrack/sqlite", f"matrix(as_of=T), N={n}",
-                        lambda _: neg.matrix(as_of), cells, "query",
-                        check=lambda m, _: expect_cells(matrix_cells(m), expected, "matrix"),
-                        floor=("5a", "5b", "5c"))),
-        ("known", Case("5f", "negotrack/sqlite", f"matrix(as_of=T, known_at=K), N={n}",
-                       lambda _: neg.matrix(as_of, known_at=known_at), cells, "query",
-                       check=lambda m, _: expect_cells(matrix_cells(m), expected_known,
-                                                       "known matrix"),
-                       floor=("5d",))),
-        ("history_floor", Case("5g", "sqlite3 floor", f"history of one cell + json, N={n}",
-                               lambda _: floor_history(conn, wl.history_cell), len(history),
-                               "query",
-                               check=lambda out, _: expect([r[1] for r, _ in out], history,
-                                                           "raw history"))),
-        ("history", Case("5h", "negotrack/sqlite", f"history(party, clause), N={n}",
-                         lambda _: neg.history(*wl.history_cell), len(history), "query",
-                         check=lambda h, _: expect([e.event_id for e in h], history,
-                                                   "history"),
-                         floor=("5g",))),
+        (
+            "max_join",
+            Case(
+                "5a",
+                "sqlite3 floor",
+                f"as-of T, per-cell MAX() join, N={n}",
+                lambda _: conn.query(AS_OF_MAX_JOIN, (NEGOTIATION, wl.as_of_us, NEGOTIATION)),
+                cells,
+                "query",
+                check=check_rows,
+            ),
+        ),
+        (
+            "window",
+            Case(
+                "5b",
+                "sqlite3 floor",
+                f"as-of T, window function, N={n}",
+                lambda _: conn.query(AS_OF_WINDOW, (NEGOTIATION, wl.as_of_us)),
+                cells,
+                "query",
+                check=check_rows,
+            ),
+        ),
+        (
+            "seek",
+            Case(
+                "5c",
+                "sqlite3 floor",
+                f"as-of T, per-cell index seek, N={n}",
+                lambda _: floor_seek(conn, wl.as_of_us),
+                cells,
+                "query",
+                check=check_rows,
+            ),
+        ),
+        (
+            "known_floor",
+            Case(
+                "5d",
+                "sqlite3 floor",
+                f"as-of T, known_at K, seek, N={n}",
+                lambda _: floor_seek(conn, wl.as_of_us, backend.floor_known_at_us),
+                cells,
+                "query",
+                check=lambda rows, _: expect_cells(
+                    cells_of_rows(rows), expected_known, "raw known"
+                ),
+            ),
+        ),
+        (
+            "matrix",
+            Case(
+                "5e",
+                "negotrack/sqlite",
+                f"matrix(as_of=T), N={n}",
+                lambda _: neg.matrix(as_of),
+                cells,
+                "query",
+                check=lambda m, _: expect_cells(matrix_cells(m), expected, "matrix"),
+                floor=("5a", "5b", "5c"),
+            ),
+        ),
+        (
+            "known",
+            Case(
+                "5f",
+                "negotrack/sqlite",
+                f"matrix(as_of=T, known_at=K), N={n}",
+                lambda _: neg.matrix(as_of, known_at=known_at),
+                cells,
+                "query",
+                check=lambda m, _: expect_cells(matrix_cells(m), expected_known, "known matrix"),
+                floor=("5d",),
+            ),
+        ),
+        (
+            "history_floor",
+            Case(
+                "5g",
+                "sqlite3 floor",
+                f"history of one cell + json, N={n}",
+                lambda _: floor_history(conn, wl.history_cell),
+                len(history),
+                "query",
+                check=lambda out, _: expect([r[1] for r, _ in out], history, "raw history"),
+            ),
+        ),
+        (
+            "history",
+            Case(
+                "5h",
+                "negotrack/sqlite",
+                f"history(party, clause), N={n}",
+                lambda _: neg.history(*wl.history_cell),
+                len(history),
+                "query",
+                check=lambda h, _: expect([e.event_id for e in h], history, "history"),
+                floor=("5g",),
+            ),
+        ),
     ]
     for kind, case in cases:
         bench.run(case)
@@ -1412,8 +1770,10 @@ def cpu_summary(before: list[int] | None, after: list[int] | None) -> str:
     delta = [b - a for a, b in zip(before, after, strict=True)]
     total = sum(delta) or 1
     busy = total - delta[3] - delta[4]  # fields: user nice system idle iowait irq softirq steal
-    return (f"busy {100 * busy / total:.0f}%, iowait {100 * delta[4] / total:.0f}%, "
-            f"steal {100 * delta[7] / total:.1f}% (all CPUs, whole run)")
+    return (
+        f"busy {100 * busy / total:.0f}%, iowait {100 * delta[4] / total:.0f}%, "
+        f"steal {100 * delta[7] / total:.1f}% (all CPUs, whole run)"
+    )
 
 
 def floor_of(results: dict[str, Result], r: Result) -> Result | None:
@@ -1497,8 +1857,11 @@ RATIOS = (
 
 def ratio_rows(results: dict[str, Result]) -> list[tuple[str, str, str]]:
     """(what, "a / b", ratio) for every ratio whose two cases ran."""
-    return [(what, f"{a} / {b}", fmt_ratio(ratio(results[a], results[b])))
-            for what, a, b in RATIOS if a in results and b in results]
+    return [
+        (what, f"{a} / {b}", fmt_ratio(ratio(results[a], results[b])))
+        for what, a, b in RATIOS
+        if a in results and b in results
+    ]
 
 
 @dataclass
@@ -1518,36 +1881,77 @@ def evaluate_targets(results: dict[str, Result], kinds: dict[str, dict[str, str]
     r = results.get
     targets: list[Target] = []
 
-    def add(name: str, threshold: str, value: float | None, ok: Callable[[float], bool],
-            shown: Callable[[float], str]) -> None:
-        targets.append(Target(name, threshold, "-" if value is None else shown(value),
-                              None if value is None else ok(value)))
+    def add(
+        name: str,
+        threshold: str,
+        value: float | None,
+        ok: Callable[[float], bool],
+        shown: Callable[[float], str],
+    ) -> None:
+        targets.append(
+            Target(
+                name,
+                threshold,
+                "-" if value is None else shown(value),
+                None if value is None else ok(value),
+            )
+        )
 
     t = Targets
-    add("batched append (SQLite) vs raw sqlite3, same rows", f"<= {t.BATCHED_VS_FLOOR}x",
-        ratio(r("1e"), r("1b")), lambda v: v <= t.BATCHED_VS_FLOOR, lambda v: f"{v:.2f}x")
+    add(
+        "batched append (SQLite) vs raw sqlite3, same rows",
+        f"<= {t.BATCHED_VS_FLOOR}x",
+        ratio(r("1e"), r("1b")),
+        lambda v: v <= t.BATCHED_VS_FLOOR,
+        lambda v: f"{v:.2f}x",
+    )
     bulk = r("1l")
-    add("bulk import (SQLite) rate", f">= {t.BULK_RATE:,} ev/s",
-        None if bulk is None else bulk.rate, lambda v: v >= t.BULK_RATE,
-        lambda v: f"{v:,.0f} ev/s")
-    add("bulk import (SQLite) vs raw executemany, same rows", f"<= {t.BULK_VS_FLOOR}x",
-        ratio(bulk, r("1i")), lambda v: v <= t.BULK_VS_FLOOR, lambda v: f"{v:.2f}x")
+    add(
+        "bulk import (SQLite) rate",
+        f">= {t.BULK_RATE:,} ev/s",
+        None if bulk is None else bulk.rate,
+        lambda v: v >= t.BULK_RATE,
+        lambda v: f"{v:,.0f} ev/s",
+    )
+    add(
+        "bulk import (SQLite) vs raw executemany, same rows",
+        f"<= {t.BULK_VS_FLOOR}x",
+        ratio(bulk, r("1i")),
+        lambda v: v <= t.BULK_VS_FLOOR,
+        lambda v: f"{v:.2f}x",
+    )
     sq = kinds.get("sqlite", {})
     matrix = r(sq.get("matrix", ""))
-    add("matrix vs best raw SQL as-of", f"<= {t.MATRIX_VS_FLOOR}x",
+    add(
+        "matrix vs best raw SQL as-of",
+        f"<= {t.MATRIX_VS_FLOOR}x",
         ratio(matrix, floor_of(results, matrix) if matrix else None),
-        lambda v: v <= t.MATRIX_VS_FLOOR, lambda v: f"{v:.2f}x")
+        lambda v: v <= t.MATRIX_VS_FLOOR,
+        lambda v: f"{v:.2f}x",
+    )
     sc = kinds.get("scale", {})
-    add("matrix at scale vs at the default size", f"<= {t.MATRIX_GROWTH}x",
-        ratio(r(sc.get("matrix", "")), matrix), lambda v: v <= t.MATRIX_GROWTH,
-        lambda v: f"{v:.2f}x")
-    add("known_at view vs plain as-of", f"<= {t.KNOWN_VS_PLAIN}x",
-        ratio(r(sq.get("known", "")), matrix), lambda v: v <= t.KNOWN_VS_PLAIN,
-        lambda v: f"{v:.2f}x")
+    add(
+        "matrix at scale vs at the default size",
+        f"<= {t.MATRIX_GROWTH}x",
+        ratio(r(sc.get("matrix", "")), matrix),
+        lambda v: v <= t.MATRIX_GROWTH,
+        lambda v: f"{v:.2f}x",
+    )
+    add(
+        "known_at view vs plain as-of",
+        f"<= {t.KNOWN_VS_PLAIN}x",
+        ratio(r(sq.get("known", "")), matrix),
+        lambda v: v <= t.KNOWN_VS_PLAIN,
+        lambda v: f"{v:.2f}x",
+    )
     replay = r("4c")
-    add("full replay rate (SQLite)", f">= {t.REPLAY_RATE:,} ev/s",
-        None if replay is None else replay.rate, lambda v: v >= t.REPLAY_RATE,
-        lambda v: f"{v:,.0f} ev/s")
+    add(
+        "full replay rate (SQLite)",
+        f">= {t.REPLAY_RATE:,} ev/s",
+        None if replay is None else replay.rate,
+        lambda v: v >= t.REPLAY_RATE,
+        lambda v: f"{v:,.0f} ev/s",
+    )
     for kind, what in (("matrix", "matrix"), ("history", "history, per returned entry")):
         small, large = r(sq.get(kind, "")), r(sc.get(kind, ""))
         growth = None
@@ -1555,12 +1959,21 @@ def evaluate_targets(results: dict[str, Result], kinds: dict[str, dict[str, str]
             # History returns every entry of the cell, which grows with the log by
             # design: compare the peak per entry returned.
             growth = (large.peak_bytes / large.count) / (small.peak_bytes / small.count)
-        add(f"peak memory of {what}: scale vs default", f"<= {t.MEMORY_GROWTH}x",
-            growth, lambda v: v <= t.MEMORY_GROWTH, lambda v: f"{v:.2f}x")
+        add(
+            f"peak memory of {what}: scale vs default",
+            f"<= {t.MEMORY_GROWTH}x",
+            growth,
+            lambda v: v <= t.MEMORY_GROWTH,
+            lambda v: f"{v:.2f}x",
+        )
     pg = r("1g")
-    add("batched append (PostgreSQL) rate", f">= {t.PG_BATCHED_RATE:,} ev/s",
-        None if pg is None else pg.rate, lambda v: v >= t.PG_BATCHED_RATE,
-        lambda v: f"{v:,.0f} ev/s")
+    add(
+        "batched append (PostgreSQL) rate",
+        f">= {t.PG_BATCHED_RATE:,} ev/s",
+        None if pg is None else pg.rate,
+        lambda v: v >= t.PG_BATCHED_RATE,
+        lambda v: f"{v:,.0f} ev/s",
+    )
     return targets
 
 
@@ -1569,21 +1982,29 @@ def result_rows(results: dict[str, Result]) -> list[list[str]]:
     for res in sorted(results.values(), key=lambda x: x.case_id):
         floor = floor_of(results, res)
         peer = results.get(res.peer) if res.peer else None
-        rows.append([
-            res.case_id, res.system, res.label + (f" [{res.note}]" if res.note else ""),
-            fmt_seconds(res.median), fmt_seconds(min(res.times)), fmt_seconds(max(res.times)),
-            fmt_rate(res), fmt_ratio(ratio(res, floor)), fmt_ratio(ratio(res, peer)),
-            fmt_mib(res.peak_bytes),
-        ])
+        rows.append(
+            [
+                res.case_id,
+                res.system,
+                res.label + (f" [{res.note}]" if res.note else ""),
+                fmt_seconds(res.median),
+                fmt_seconds(min(res.times)),
+                fmt_seconds(max(res.times)),
+                fmt_rate(res),
+                fmt_ratio(ratio(res, floor)),
+                fmt_ratio(ratio(res, peer)),
+                fmt_mib(res.peak_bytes),
+            ]
+        )
     return rows
 
 
-HEADER = ["id", "system", "case", "median", "min", "max", "rate", "x floor", "x peer",
-          "peak MiB"]
+HEADER = ["id", "system", "case", "median", "min", "max", "rate", "x floor", "x peer", "peak MiB"]
 
 
-def print_report(results: dict[str, Result], targets: list[Target],
-                 meta: dict[str, str], notes: list[str]) -> None:
+def print_report(
+    results: dict[str, Result], targets: list[Target], meta: dict[str, str], notes: list[str]
+) -> None:
     print()
     print("negotrack benchmark")
     for key, value in meta.items():
@@ -1593,8 +2014,10 @@ def print_report(results: dict[str, Result], targets: list[Target],
     right = {3, 4, 5, 6, 7, 8, 9}
 
     def line(cells: Sequence[str]) -> str:
-        return "  ".join(c.rjust(w) if i in right else c.ljust(w)
-                         for i, (c, w) in enumerate(zip(cells, widths, strict=True)))
+        return "  ".join(
+            c.rjust(w) if i in right else c.ljust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        )
 
     group = None
     for row in rows:
@@ -1625,48 +2048,84 @@ def print_report(results: dict[str, Result], targets: list[Target],
         print(f"  {t.name:<{width}}  {t.threshold:>16}  {t.measured:>16}  {t.verdict}")
 
 
-def markdown(results: dict[str, Result], targets: list[Target], meta: dict[str, str],
-             notes: list[str]) -> str:
-    out = ["# negotrack performance", "",
-           "Generated by `python bench/run.py` (see `bench/README.md` for the method).", ""]
+def markdown(
+    results: dict[str, Result], targets: list[Target], meta: dict[str, str], notes: list[str]
+) -> str:
+    out = [
+        "# negotrack performance",
+        "",
+        "Generated by `python bench/run.py` (see `bench/README.md` for the method).",
+        "",
+    ]
     out += [f"- **{key}**: {value}" for key, value in meta.items()]
     rows = result_rows(results)
     group = None
     for row in rows:
         if group_of(row[0]) != group:
             group = group_of(row[0])
-            out += ["", f"## {GROUPS.get(group, group)}", "",
-                    "| " + " | ".join(HEADER) + " |",
-                    "|" + "|".join("---:" if i >= 3 else "---" for i in range(len(HEADER))) + "|"]
+            out += [
+                "",
+                f"## {GROUPS.get(group, group)}",
+                "",
+                "| " + " | ".join(HEADER) + " |",
+                "|" + "|".join("---:" if i >= 3 else "---" for i in range(len(HEADER))) + "|",
+            ]
         out.append("| " + " | ".join(c.replace("|", "\\|") for c in row) + " |")
-    out += ["", "*x floor*: negotrack's median over the fastest raw-SQL case of the same work; "
-            "*x peer*: over the eventsourcing case. Queries are timed per call; *peak MiB* is "
-            "the tracemalloc peak of one extra, untimed run.", ""]
+    out += [
+        "",
+        "*x floor*: negotrack's median over the fastest raw-SQL case of the same work; "
+        "*x peer*: over the eventsourcing case. Queries are timed per call; *peak MiB* is "
+        "the tracemalloc peak of one extra, untimed run.",
+        "",
+    ]
     out += [f"- {note}" for note in notes]
     out += ["", "## Ratios", "", "| ratio | cases | value |", "|---|---|---:|"]
     out += [f"| {what} | {pair} | {value} |" for what, pair, value in ratio_rows(results)]
-    out += ["", "## Targets", "", "| target | threshold | measured | verdict |",
-            "|---|---:|---:|---|"]
+    out += [
+        "",
+        "## Targets",
+        "",
+        "| target | threshold | measured | verdict |",
+        "|---|---:|---:|---|",
+    ]
     out += [f"| {t.name} | {t.threshold} | {t.measured} | {t.verdict} |" for t in targets]
     return "\n".join(out) + "\n"
 
 
-def to_json(results: dict[str, Result], targets: list[Target], meta: dict[str, str],
-            notes: list[str], kinds: dict[str, dict[str, str]]) -> dict[str, Any]:
+def to_json(
+    results: dict[str, Result],
+    targets: list[Target],
+    meta: dict[str, str],
+    notes: list[str],
+    kinds: dict[str, dict[str, str]],
+) -> dict[str, Any]:
     out_results = []
     for res in results.values():
         floor = floor_of(results, res)
         peer = results.get(res.peer) if res.peer else None
-        out_results.append(asdict(res) | {
-            "median": res.median, "rate_per_s": res.rate,
-            "floor_case": None if floor is None else floor.case_id,
-            "x_floor": ratio(res, floor), "x_peer": ratio(res, peer),
-        })
-    ratios = [{"what": what, "cases": f"{a} / {b}", "value": ratio(results[a], results[b])}
-              for what, a, b in RATIOS if a in results and b in results]
-    return {"meta": meta, "notes": notes, "case_ids": kinds, "results": out_results,
-            "ratios": ratios,
-            "targets": [asdict(t) | {"verdict": t.verdict} for t in targets]}
+        out_results.append(
+            asdict(res)
+            | {
+                "median": res.median,
+                "rate_per_s": res.rate,
+                "floor_case": None if floor is None else floor.case_id,
+                "x_floor": ratio(res, floor),
+                "x_peer": ratio(res, peer),
+            }
+        )
+    ratios = [
+        {"what": what, "cases": f"{a} / {b}", "value": ratio(results[a], results[b])}
+        for what, a, b in RATIOS
+        if a in results and b in results
+    ]
+    return {
+        "meta": meta,
+        "notes": notes,
+        "case_ids": kinds,
+        "results": out_results,
+        "ratios": ratios,
+        "targets": [asdict(t) | {"verdict": t.verdict} for t in targets],
+    }
 
 
 # ---------------------------------------------------------------------------
@@ -1676,36 +2135,75 @@ def to_json(results: dict[str, Result], targets: list[Target], meta: dict[str, s
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument("-n", "--events", type=int, default=100_000,
-                        help="stance events N (default 100000)")
-    parser.add_argument("-s", "--cells", type=int, default=2_000,
-                        help="(party, clause) cells S of the negotiation (default 2000)")
-    parser.add_argument("--batch", type=int, default=100,
-                        help="events per transaction in the batched append (default 100)")
-    parser.add_argument("--repeat", type=int, default=5,
-                        help="repetitions per case; the median is reported (default 5)")
-    parser.add_argument("--min-time", type=float, default=0.2,
-                        help="seconds one repetition of a query case loops for (default 0.2)")
-    parser.add_argument("--scale-n", type=int, default=1_000_000,
-                        help="events of the scaling case, over the same cells (default 1000000)")
-    parser.add_argument("--scale-repeat", type=int, default=3,
-                        help="repetitions of the scaling case's queries (default 3)")
+    parser.add_argument(
+        "-n", "--events", type=int, default=100_000, help="stance events N (default 100000)"
+    )
+    parser.add_argument(
+        "-s",
+        "--cells",
+        type=int,
+        default=2_000,
+        help="(party, clause) cells S of the negotiation (default 2000)",
+    )
+    parser.add_argument(
+        "--batch",
+        type=int,
+        default=100,
+        help="events per transaction in the batched append (default 100)",
+    )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=5,
+        help="repetitions per case; the median is reported (default 5)",
+    )
+    parser.add_argument(
+        "--min-time",
+        type=float,
+        default=0.2,
+        help="seconds one repetition of a query case loops for (default 0.2)",
+    )
+    parser.add_argument(
+        "--scale-n",
+        type=int,
+        default=1_000_000,
+        help="events of the scaling case, over the same cells (default 1000000)",
+    )
+    parser.add_argument(
+        "--scale-repeat",
+        type=int,
+        default=3,
+        help="repetitions of the scaling case's queries (default 3)",
+    )
     parser.add_argument("--skip-scale", action="store_true", help="skip case 5")
     parser.add_argument("--skip-eventsourcing", action="store_true", help="skip the peer")
-    parser.add_argument("--skip-memory", action="store_true",
-                        help="skip the extra tracemalloc run of every case")
-    parser.add_argument("--postgres", metavar="URL",
-                        help="also run negotrack (and a psycopg floor) on PostgreSQL, e.g. "
-                             "postgresql+psycopg://postgres@127.0.0.1:5432/test; every "
-                             "database is a fresh schema, dropped at the end")
+    parser.add_argument(
+        "--skip-memory", action="store_true", help="skip the extra tracemalloc run of every case"
+    )
+    parser.add_argument(
+        "--postgres",
+        metavar="URL",
+        help="also run negotrack (and a psycopg floor) on PostgreSQL, e.g. "
+        "postgresql+psycopg://postgres@127.0.0.1:5432/test; every "
+        "database is a fresh schema, dropped at the end",
+    )
     parser.add_argument("--seed", type=int, default=1234, help="workload random seed")
-    parser.add_argument("--quick", action="store_true",
-                        help="CI size: -n 2000 -s 200 --repeat 1 --min-time 0.02 --skip-scale")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="CI size: -n 2000 -s 200 --repeat 1 --min-time 0.02 --skip-scale",
+    )
     parser.add_argument("--json", metavar="PATH", help="write the results as JSON to PATH")
-    parser.add_argument("--markdown", metavar="PATH",
-                        help="write a markdown report (for docs/performance.md) to PATH")
-    parser.add_argument("--profile", metavar="DIR",
-                        help="cProfile every negotrack case once more, into DIR/<id>.pstats/.txt")
+    parser.add_argument(
+        "--markdown",
+        metavar="PATH",
+        help="write a markdown report (for docs/performance.md) to PATH",
+    )
+    parser.add_argument(
+        "--profile",
+        metavar="DIR",
+        help="cProfile every negotrack case once more, into DIR/<id>.pstats/.txt",
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.events, args.cells, args.repeat, args.min_time = 2_000, 200, 1, 0.02
@@ -1717,8 +2215,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     if args.scale_n < args.cells:
         parser.error("need S <= --scale-n")
     if not args.skip_eventsourcing and not HAVE_EVENTSOURCING:
-        parser.error("eventsourcing is not installed: pip install 'eventsourcing==9.5.*' "
-                     "or pass --skip-eventsourcing")
+        parser.error(
+            "eventsourcing is not installed: pip install 'eventsourcing==9.5.*' "
+            "or pass --skip-eventsourcing"
+        )
     return args
 
 
@@ -1727,21 +2227,29 @@ def run_all(run: Run) -> dict[str, dict[str, str]]:
     args, wl = run.args, run.wl
     append_cases(run)
     floor = RawConn.sqlite(run.path("floor.sqlite"))
-    backends = [open_backend("sqlite", "sqlite3", f"sqlite:///{run.path('negotrack.sqlite')}",
-                             floor, wl)]
+    backends = [
+        open_backend("sqlite", "sqlite3", f"sqlite:///{run.path('negotrack.sqlite')}", floor, wl)
+    ]
     # The hash chain of the query database must hold (untimed; it reads the whole log).
     expect(backends[0].tracker.verify(), run.total_events, "verified events")
     if run.pg is not None:
         schemas = run.pg_schemas
-        backends.append(open_backend("postgresql", "psycopg",
-                                     run.pg.sqlalchemy_url(schemas["negotrack"]),
-                                     run.pg.raw(schemas["floor"]), wl))
+        backends.append(
+            open_backend(
+                "postgresql",
+                "psycopg",
+                run.pg.sqlalchemy_url(schemas["negotrack"]),
+                run.pg.raw(schemas["floor"]),
+                wl,
+            )
+        )
     kinds: dict[str, dict[str, str]] = {}
     try:
         for backend in backends:
             with_peer = backend.name == "sqlite"
-            kinds[backend.name] = (query_cases(run, backend, with_peer)
-                                   | history_cases(run, backend, with_peer))
+            kinds[backend.name] = query_cases(run, backend, with_peer) | history_cases(
+                run, backend, with_peer
+            )
         replay_cases(run, backends)
     finally:
         for backend in backends:
@@ -1767,8 +2275,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.profile:
         os.makedirs(args.profile, exist_ok=True)
 
-    print(f"generating the workload: N={args.events:,} S={args.cells:,} ...",
-          file=sys.stderr, flush=True)
+    print(
+        f"generating the workload: N={args.events:,} S={args.cells:,} ...",
+        file=sys.stderr,
+        flush=True,
+    )
     wl = make_workload(args.events, args.cells, args.batch, args.seed)
     check_payloads(wl)
     bench = Bench(args.repeat, args.min_time, not args.skip_memory, args.profile)
@@ -1790,24 +2301,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         versions["PostgreSQL server"] = pg_version
     n_parties, n_clauses = cell_shape(args.cells)
     meta = {
-        "workload": (f"N={wl.n:,} stance events over S={wl.cells:,} cells ({n_parties} parties x "
-                     f"{n_clauses} clauses) of one negotiation, batches of {wl.batch_size}, "
-                     f"valid times over 90 days, one evidence (outlet + {QUOTE_LEN}-char "
-                     f"quote) each, seed {wl.seed}"),
+        "workload": (
+            f"N={wl.n:,} stance events over S={wl.cells:,} cells ({n_parties} parties x "
+            f"{n_clauses} clauses) of one negotiation, batches of {wl.batch_size}, "
+            f"valid times over 90 days, one evidence (outlet + {QUOTE_LEN}-char "
+            f"quote) each, seed {wl.seed}"
+        ),
         "scale": "skipped" if args.skip_scale else f"N={args.scale_n:,} over the same cells",
-        "repeat": (f"{args.repeat} per case, {args.scale_repeat} at scale (median shown); "
-                   f"queries looped >= {args.min_time} s per repetition"),
-        "machine": (f"{platform.platform()}, {os.cpu_count()} CPUs, "
-                    f"{platform.processor() or platform.machine()}"),
+        "repeat": (
+            f"{args.repeat} per case, {args.scale_repeat} at scale (median shown); "
+            f"queries looped >= {args.min_time} s per repetition"
+        ),
+        "machine": (
+            f"{platform.platform()}, {os.cpu_count()} CPUs, "
+            f"{platform.processor() or platform.machine()}"
+        ),
         "versions": ", ".join(f"{k} {v}" for k, v in versions.items()),
-        "storage": ("SQLite files in a temporary directory under /tmp (WAL, "
-                    "synchronous=NORMAL; eventsourcing keeps synchronous=FULL)"
-                    + ("; PostgreSQL: a fresh schema per database" if pg else "")),
+        "storage": (
+            "SQLite files in a temporary directory under /tmp (WAL, "
+            "synchronous=NORMAL; eventsourcing keeps synchronous=FULL)"
+            + ("; PostgreSQL: a fresh schema per database" if pg else "")
+        ),
         "started": started.isoformat(timespec="seconds"),
         "wall time": f"{elapsed:.0f} s",
         "cpu": cpu_summary(cpu_before, cpu_times()),
-        "load avg": (f"{load_before[0]:.2f} at start, {os.getloadavg()[0]:.2f} at end "
-                     "(1 min)"),
+        "load avg": (f"{load_before[0]:.2f} at start, {os.getloadavg()[0]:.2f} at end (1 min)"),
     }
     targets = evaluate_targets(bench.results, kinds)
     print_report(bench.results, targets, meta, run.notes)

@@ -59,7 +59,8 @@ class Backend:
             if memory:
                 return "sqlite://"
             return f"sqlite:///{self._tmp / f'{uuid.uuid4().hex}.db'}"
-        assert self._engine is not None and POSTGRES_URL is not None
+        assert self._engine is not None
+        assert POSTGRES_URL is not None
         schema = f"nt_{uuid.uuid4().hex[:16]}"
         with self._engine.begin() as conn:
             conn.execute(sa.text(f"CREATE SCHEMA {schema}"))

@@ -7,6 +7,7 @@ correct), so that the properties speak about logs negotrack can actually hold.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -286,10 +287,8 @@ def apply(neg: negotrack.Negotiation, command: Command, stance_events: list[str]
             r = neg.withdraw_stance(party, clause, valid_at=day(valid_day))
             stance_events.append(r.event.event_id)
         case Retract(target) if stance_events:
-            try:
+            with contextlib.suppress(AlreadyRetractedError):
                 neg.retract(stance_events[target % len(stance_events)], reason="misquote")
-            except AlreadyRetractedError:
-                pass
         case Correct(target, stance, valid_day) if stance_events:
             original = stance_events[target % len(stance_events)]
             try:

@@ -7,6 +7,7 @@ cell from the same version.
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import threading
 from collections.abc import Callable
@@ -59,7 +60,7 @@ def _check_log(url: str, expected_stances: int) -> None:
     with negotrack.open(url) as tracker:
         records = list(tracker.events())
         assert [r.position for r in records] == list(range(1, len(records) + 1))
-        assert all(a.recorded_at < b.recorded_at for a, b in zip(records, records[1:]))
+        assert all(a.recorded_at < b.recorded_at for a, b in itertools.pairwise(records))
         assert len({r.event.event_id for r in records}) == len(records)
         stances = [r for r in records if type(r.event).__name__ == "StanceRecorded"]
         assert len(stances) == expected_stances

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 from datetime import timedelta
 
@@ -19,9 +20,9 @@ from tests.strategies import (
     PARTIES,
     Record,
     as_of_times,
-    day,
     build_log,
     command_lists,
+    day,
     known_at_times,
     open_test_negotiation,
     stance_commands,
@@ -85,7 +86,7 @@ class TestAppendOnly:
             after = list(tracker.events())
             assert after[: len(before)] == before
             assert [r.position for r in after] == list(range(1, len(after) + 1))
-            assert all(a.recorded_at < b.recorded_at for a, b in zip(after, after[1:]))
+            assert all(a.recorded_at < b.recorded_at for a, b in itertools.pairwise(after))
             assert tracker.verify() == len(after)
 
 

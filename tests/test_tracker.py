@@ -227,7 +227,8 @@ class TestAsking:
             evidence=Evidence(source=RFE, quote="q", stated=False),
         )
         matrix = neg.matrix(day(2))
-        assert len(matrix) == 1 and ("GB", "territory") in matrix
+        assert len(matrix) == 1
+        assert ("GB", "territory") in matrix
         (record,) = matrix.to_records()
         assert record["stance"] == "oppose"
         assert record["evidence"] == [

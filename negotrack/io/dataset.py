@@ -240,6 +240,16 @@ def _plain_date(value: Any, _: type) -> date:
     raise TypeError(f"expected a date (YYYY-MM-DD), got {value!r}")
 
 
+def _choice(value: Any, kind: Any) -> Any:
+    """A member of a string enum, named in the error with every allowed value."""
+    text = _strict_str(value, str)
+    try:
+        return kind(text)
+    except ValueError:
+        allowed = ", ".join(member.value for member in kind)
+        raise ValueError(f"expected one of {allowed}, got {text!r}") from None
+
+
 def _stance_value(value: Any, _: type) -> str | float:
     if isinstance(value, str):
         return value
@@ -250,6 +260,9 @@ _converter.register_structure_hook(str, _strict_str)
 _converter.register_structure_hook(bool, _strict_bool)
 _converter.register_structure_hook(float, _strict_number)
 _converter.register_structure_hook(date, _plain_date)
+# The str hook above would claim string enums too (they subclass str); these are more specific.
+_converter.register_structure_hook(PartyKind, _choice)
+_converter.register_structure_hook(Role, _choice)
 _converter.register_structure_hook_func(lambda t: t == When, _when)
 _converter.register_structure_hook_func(
     lambda t: t == (When | None), lambda v, _: None if v is None else _when(v, When)
@@ -263,7 +276,7 @@ _converter.register_structure_hook_func(lambda t: t == (str | float), _stance_va
 class _Loader(yaml.SafeLoader):
     """SafeLoader whose impossible dates name their line instead of crashing."""
 
-    def construct_yaml_timestamp(self, node: yaml.Node) -> Any:  # type: ignore[override]
+    def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> Any:
         try:
             return super().construct_yaml_timestamp(node)
         except ValueError as exc:

@@ -1,0 +1,326 @@
+"""The YAML importer, the JSON Lines round trip, and the Geneva 2025 dataset itself."""
+
+from __future__ import annotations
+
+import io
+import textwrap
+from datetime import date
+from pathlib import Path
+
+import pytest
+import yaml
+
+import negotrack
+from negotrack import DatasetError
+from negotrack.io.dataset import import_dataset, load_dataset
+from negotrack.io.jsonl import export_jsonl, restore_jsonl
+
+ROOT = Path(__file__).resolve().parents[1]
+GENEVA = ROOT / "examples" / "geneva_2025" / "geneva_2025.yaml"
+SEEDS = ROOT.parent / "shared" / "seeds"
+
+MINIMAL = """\
+format: negotrack/1
+negotiation:
+  id: mini-talks
+  title: Mini talks
+sources:
+  wire:
+    outlet: Wire
+    published: 2025-11-22
+parties:
+  - id: GB
+    name: United Kingdom
+    kind: state
+  - id: FR
+    name: France
+    kind: state
+clauses:
+  - id: territory
+    title: Territory
+    tabled: 2025-11-20
+stances:
+  - id: gb-territory
+    party: GB
+    clause: territory
+    stance: oppose
+    valid: 2025-11-22
+    source: wire
+    quote: "borders must not change"
+"""
+
+
+def write(tmp_path: Path, text: str, name: str = "talks.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+class TestImporter:
+    """Validated before anything is written; all or nothing; errors name file, line and field."""
+
+    def test_valid_file_imports_and_reimports_nothing(
+        self, tracker: negotrack.Tracker, tmp_path: Path
+    ) -> None:
+        """A valid file lands whole; importing it again writes nothing new."""
+        path = write(tmp_path, MINIMAL)
+        first = import_dataset(tracker, path)
+        assert (first.events, first.written) == (5, 5)
+        again = import_dataset(tracker, path)
+        assert (again.events, again.written) == (5, 0)
+        cell = tracker.negotiation("mini-talks").matrix(date(2025, 11, 22))["GB", "territory"]
+        assert cell.event_id == "mini-talks/stance/gb-territory"
+        assert cell.evidence[0].source.outlet == "Wire"
+
+    @pytest.mark.parametrize(
+        ("edit", "line", "field", "message"),
+        [
+            (
+                lambda t: t.replace("title: Mini talks", "title: [Mini talks"),
+                5,
+                None,
+                "not valid YAML",
+            ),
+            (
+                lambda t: t.replace("party: GB", "party: XX"),
+                22,
+                "stances[0].party",
+                "unknown party 'XX'",
+            ),
+            (
+                lambda t: t.replace("clause: territory", "clause: borders"),
+                23,
+                "stances[0].clause",
+                "unknown clause 'borders'",
+            ),
+            (
+                lambda t: t.replace("source: wire", "source: radio"),
+                26,
+                "stances[0].source",
+                "unknown source 'radio'",
+            ),
+            (
+                lambda t: t.replace("stance: oppose", "stance: hostile"),
+                24,
+                "stances[0].stance",
+                "invalid stance 'hostile'",
+            ),
+            (
+                lambda t: t.replace("valid: 2025-11-22", "valid: 2025-11-31"),
+                25,
+                None,
+                "impossible date",
+            ),
+            (
+                lambda t: t.replace("valid: 2025-11-22", "valid: 2025-11-22 10:00:00"),
+                25,
+                "stances[0].valid",
+                "no time zone",
+            ),
+            (
+                lambda t: t.replace("  - id: FR", "  - id: GB"),
+                13,
+                "parties[1].id",
+                "duplicate party id 'GB'",
+            ),
+            (
+                lambda t: t.replace('    quote: "borders must not change"\n', ""),
+                21,
+                "stances[0].quote",
+                "required",
+            ),
+            (
+                lambda t: t.replace('quote: "borders must not change"', 'quote: "  "'),
+                27,
+                "stances[0].quote",
+                "missing quote",
+            ),
+            (
+                lambda t: t.replace("kind: state\n  - id: FR", "kind: empire\n  - id: FR"),
+                12,
+                "parties[0].kind",
+                "empire",
+            ),
+            (lambda t: t.replace("  - id: GB\n", "  - id: NO\n"), 10, "parties[0].id", "boolean"),
+            (lambda t: t + "    mood: cheerful\n", 21, "stances[0]", "unknown key(s) mood"),
+            (
+                lambda t: t.replace("format: negotrack/1", "format: negotrack/9"),
+                1,
+                "format",
+                "negotrack/1",
+            ),
+        ],
+    )
+    def test_bad_file_names_the_place_and_writes_nothing(
+        self,
+        tracker: negotrack.Tracker,
+        tmp_path: Path,
+        edit: object,
+        line: int,
+        field: str | None,
+        message: str,
+    ) -> None:
+        """Each kind of bad file fails with its message, file and line, and the store stays empty."""
+        path = write(tmp_path, edit(MINIMAL))  # type: ignore[operator]
+        with pytest.raises(DatasetError) as caught:
+            import_dataset(tracker, path)
+        error = caught.value
+        assert message in str(error)
+        assert error.file == str(path)
+        assert error.line == line
+        if field is not None:
+            assert error.field == field
+        assert str(error).startswith(f"{path}:{line}")
+        assert list(tracker.events()) == []
+
+    def test_conflicting_reimport_is_refused_whole(
+        self, tracker: negotrack.Tracker, tmp_path: Path
+    ) -> None:
+        """Changing an observation under the same id is a conflict, and nothing of the file lands."""
+        import_dataset(tracker, write(tmp_path, MINIMAL))
+        before = list(tracker.events())
+        changed = MINIMAL.replace("stance: oppose", "stance: support") + textwrap.dedent("""\
+            notes:
+              - id: new-note
+                kind: call
+                valid: 2025-11-22
+                text: A call
+            """)
+        with pytest.raises(negotrack.DuplicateError):
+            import_dataset(tracker, write(tmp_path, changed, "changed.yaml"))
+        assert list(tracker.events()) == before
+
+    def test_missing_file(self, tracker: negotrack.Tracker, tmp_path: Path) -> None:
+        """A file that cannot be read is a DatasetError naming it."""
+        with pytest.raises(DatasetError, match="cannot read"):
+            import_dataset(tracker, tmp_path / "absent.yaml")
+
+
+class TestJsonLines:
+    """Export, and restore into an empty store, round-trip without loss."""
+
+    def test_round_trip_keeps_every_view(self, tracker: negotrack.Tracker, tmp_path: Path) -> None:
+        """The restored log exports identically and answers known_at views identically."""
+        import_dataset(tracker, GENEVA)
+        plan = tracker.negotiation("us-peace-plan-2025")
+        e3 = plan.matrix(date(2025, 11, 22))["e3", "revision-of-draft"]
+        plan.retract(e3.event_id, reason="test")
+        path = tmp_path / "log.jsonl"
+        with path.open("w", encoding="utf-8") as out:
+            export_jsonl(tracker, out)
+        with negotrack.open("sqlite://") as copy:
+            restore_jsonl(copy, path)
+            text = io.StringIO()
+            export_jsonl(copy, text)
+            assert text.getvalue() == path.read_text(encoding="utf-8")
+            restored = copy.negotiation("us-peace-plan-2025")
+            for known in (e3.recorded_at, None):
+                assert (
+                    restored.matrix(date(2025, 11, 23), known_at=known).cells
+                    == plan.matrix(date(2025, 11, 23), known_at=known).cells
+                )
+            assert copy.verify() == len(list(tracker.events()))
+
+    def test_restore_needs_an_empty_store(self, tracker: negotrack.Tracker, tmp_path: Path) -> None:
+        """Restoring over an existing log is refused and writes nothing."""
+        import_dataset(tracker, GENEVA)
+        path = tmp_path / "log.jsonl"
+        with path.open("w", encoding="utf-8") as out:
+            export_jsonl(tracker, out)
+        before = tracker.store.last_position()
+        with pytest.raises(negotrack.StoreError, match="empty store"):
+            restore_jsonl(tracker, path)
+        assert tracker.store.last_position() == before
+
+    def test_bad_line_is_named(self, tmp_path: Path) -> None:
+        """A broken line names the file and the line number."""
+        path = write(tmp_path, '{"position": 1}\nnot json\n', "log.jsonl")
+        with negotrack.open("sqlite://") as tracker, pytest.raises(DatasetError) as caught:
+            restore_jsonl(tracker, path)
+        assert (caught.value.line, "missing key") == (1, caught.value.problem[:11])
+
+
+class TestGenevaDataset:
+    """The dataset is faithful to its sources and complete in its declarations."""
+
+    def observations(self) -> list[tuple[str, str]]:
+        raw = yaml.safe_load(GENEVA.read_text(encoding="utf-8"))
+        files = {sid: s["file"] for sid, s in raw["sources"].items()}
+        quotes = [(files[s["source"]], s["quote"]) for s in raw["stances"]]
+        for statement in raw["statements"]:
+            quotes += [(files[statement["source"]], p["quote"]) for p in statement["positions"]]
+        quotes += [(files[n["source"]], n["quote"]) for n in raw["notes"] if n.get("quote")]
+        return quotes
+
+    def test_every_quote_is_verbatim_in_its_source(self) -> None:
+        """Each quote occurs character for character in the seed file its source names."""
+        if not SEEDS.is_dir():
+            pytest.skip(f"the source reports are not beside the checkout ({SEEDS})")
+        texts = {p.name: p.read_text(encoding="utf-8") for p in SEEDS.iterdir()}
+        missing = [(file, quote) for file, quote in self.observations() if quote not in texts[file]]
+        assert missing == []
+        assert len(self.observations()) > 30
+
+    def test_declarations_and_empty_start(self, tracker: negotrack.Tracker) -> None:
+        """Everything used is declared (the import checks it), and nothing is held before 21 Nov."""
+        data, _ = load_dataset(GENEVA)
+        expected_clauses = {
+            "plan-as-a-whole",
+            "territory",
+            "donetsk-withdrawal",
+            "russian-control-donbas-crimea",
+            "kherson-zaporizhzhia-freeze",
+            "military-cap",
+            "jets-in-poland",
+            "security-guarantees",
+            "no-invasion-expectation",
+            "nato-no-expansion",
+            "nato-membership-ban",
+            "nato-troop-limits",
+            "sanctions-relief",
+            "g8-return",
+            "eu-membership",
+            "financial-benefits",
+            "russian-partial-withdrawal",
+            "deadline-27-november",
+            "revision-of-draft",
+            "eu-nato-consent",
+            "engagement-in-talks",
+        }
+        assert {c.id for c in data.clauses} == expected_clauses
+        assert {"US", "UA", "RU", "GB", "e3", "nb8", "mcconnell", "wicker"} <= {
+            p.id for p in data.parties
+        }
+        import_dataset(tracker, GENEVA)
+        plan = tracker.negotiation("us-peace-plan-2025")
+        assert len(plan.matrix(date(2025, 11, 20))) == 0
+        assert plan.matrix(date(2025, 11, 22))["GB", "military-cap"].label == "oppose"
+
+    def test_joint_statement_keeps_both_readings(self, tracker: negotrack.Tracker) -> None:
+        """The G20 statement's default signatories are report 000's; RFE/RL's list stays visible."""
+        import_dataset(tracker, GENEVA)
+        cell = tracker.negotiation("us-peace-plan-2025").matrix(date(2025, 11, 22))[
+            "IE", "territory"
+        ]
+        assert "IE" in cell.signatories
+        assert len(cell.signatories) == 12
+        event = tracker.event(cell.event_id).event
+        assert [r.source.outlet for r in event.readings] == ["RFE/RL"]  # type: ignore[union-attr]
+        assert "IE" not in event.readings[0].signatories  # type: ignore[union-attr]
+
+
+class TestDocumentedExample:
+    """The full example of docs/dataset-format.md imports and means what the page says."""
+
+    def test_full_example_imports(self, tracker: negotrack.Tracker, tmp_path: Path) -> None:
+        """Every section of the documented example lands, including the interval scale and readings."""
+        page = (ROOT / "docs" / "dataset-format.md").read_text(encoding="utf-8")
+        example = page.split("```yaml\n", 1)[1].split("```", 1)[0]
+        result = import_dataset(tracker, write(tmp_path, example))
+        talks = tracker.negotiation(result.negotiation)
+        matrix = talks.matrix(date(2025, 11, 23))
+        assert matrix["GB", "troop-ceiling"].stance == 20.0
+        assert matrix["NO", "military-cap"].label == "lean_oppose"
+        assert talks.parties()["GB"].memberships[0].group == "e3"
+        assert [n.kind for n in talks.notes()] == ["meeting"]
+        assert result.written == result.events == 11
