@@ -217,3 +217,23 @@ class TestLog:
         """Opening with create=False on an empty database says there is no schema."""
         with pytest.raises(negotrack.StoreError, match="no negotrack schema"):
             SqlEventStore(backend.url(), create=False)
+
+
+class TestTwoWriters:
+    """Two trackers on one store see each other's writes in their version checks."""
+
+    def test_interleaved_writers_keep_versions_exact(self, backend: Backend) -> None:
+        """A writer's cached versions are dropped when another writer moved the log."""
+        url = backend.url()
+        with negotrack.open(url) as first, negotrack.open(url) as second:
+            a = open_test_negotiation(first)
+            b = second.negotiation(NEGOTIATION)
+            a.record_stance("GB", "territory", "support", valid_at=day(1), expected_version=0)
+            b.record_stance("GB", "territory", "oppose", valid_at=day(2), expected_version=1)
+            with pytest.raises(ConcurrencyError):
+                a.record_stance("GB", "territory", "neutral", valid_at=day(3), expected_version=1)
+            a.record_stance("GB", "territory", "neutral", valid_at=day(3), expected_version=2)
+            b.register_party("DE", "Germany")
+            with pytest.raises(DuplicateError):
+                a.register_party("DE", "Germany")
+            assert first.verify() == second.verify() == len(list(first.events()))

@@ -63,7 +63,6 @@ events = Table(
     UniqueConstraint("stream", "version", name="events_stream_version"),
     Index("events_negotiation_type", "negotiation", "type"),
     Index("events_recorded_at", "recorded_at"),
-    Index("events_party_clause", "negotiation", "party", "clause"),
 )
 
 cells = Table(

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -86,6 +87,7 @@ _NO_LIMIT = 2**62
 
 _ROW_COLUMNS = (
     events.c.position,
+    events.c.hash,
     events.c.recorded_at,
     events.c.stream,
     events.c.version,
@@ -100,14 +102,44 @@ def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]
         yield items[start : start + size]
 
 
-def _record(row: Any) -> RecordedEvent:
+def _decode(row: Any) -> Event:
+    return codec.decode(row.type, row.schema_version, row.payload)
+
+
+def _record(row: Any, decode: Callable[[Any], Event] = _decode) -> RecordedEvent:
     return RecordedEvent(
         position=row.position,
         recorded_at=from_micros(row.recorded_at),
         stream=row.stream,
         version=row.version,
-        event=codec.decode(row.type, row.schema_version, row.payload),
+        event=decode(row),
     )
+
+
+class _DecodedEvents:
+    """Events already decoded, keyed by their row's hash.
+
+    Rows never change (the tables are append-only), and the hash covers the
+    whole row and its place in the chain, so a cached event cannot go stale.
+    Decoding dominates a matrix over many cells; an application that asks for
+    matrices on every page view pays it once per event, not once per view.
+    """
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._events: dict[str, Event] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, row: Any) -> Event:
+        found = self._events.get(row.hash)
+        if found is None:
+            found = _decode(row)
+            with self._lock:
+                if len(self._events) >= self._size:  # drop the older half, oldest first
+                    for key in list(itertools.islice(self._events, self._size // 2)):
+                        del self._events[key]
+                self._events[row.hash] = found
+        return found
 
 
 def _chain(previous: str, row: Mapping[str, Any] | Any) -> str:
@@ -161,17 +193,26 @@ class _Head:
 
 
 class _Versions:
-    """Current versions of the streams and cells an append touches, read once each."""
+    """Versions of streams and cells as of log position ``position``, read once each.
 
-    def __init__(self, conn: Connection) -> None:
-        self._conn = conn
+    The store keeps one between appends: when the head of the log is still at
+    ``position`` (no other writer came in between), every version it holds is
+    exact and an append needs no query to check or assign versions.
+    """
+
+    _LIMIT = 200_000  # entries kept between appends; past it, start afresh
+
+    def __init__(self, position: int) -> None:
+        self.position = position
         self.streams: dict[str, int] = {}
         self.cells: dict[tuple[str, str, str], int] = {}
 
-    def load(self, streams: Iterable[str], cell_keys: Iterable[tuple[str, str, str]]) -> None:
+    def load(
+        self, conn: Connection, streams: Iterable[str], cell_keys: Iterable[tuple[str, str, str]]
+    ) -> None:
         wanted = sorted(set(streams) - self.streams.keys())
         for chunk in _chunks(wanted):
-            rows = self._conn.execute(
+            rows = conn.execute(
                 select(events.c.stream, func.max(events.c.version))
                 .where(events.c.stream.in_(chunk))
                 .group_by(events.c.stream)
@@ -181,7 +222,7 @@ class _Versions:
         wanted_cells = sorted(set(cell_keys) - self.cells.keys())
         for chunk in _chunks(wanted_cells):
             key = tuple_(cell_entries.c.negotiation, cell_entries.c.party, cell_entries.c.clause)
-            found: Any = self._conn.execute(
+            found: Any = conn.execute(
                 select(
                     cell_entries.c.negotiation,
                     cell_entries.c.party,
@@ -199,6 +240,9 @@ class _Versions:
         key = _cell_key(stream)
         return self.streams[stream] if key is None else self.cells[key]
 
+    def too_big(self) -> bool:
+        return len(self.streams) + len(self.cells) > self._LIMIT
+
 
 class SqlEventStore:
     """The log on a SQLAlchemy engine.
@@ -207,15 +251,21 @@ class SqlEventStore:
         url: a database URL (``sqlite:///negotiations.db``,
             ``postgresql+psycopg://user@host/db``) or an existing engine.
         create: create the tables if they are missing (the default).
+        decoded_cache: how many decoded events to keep for reads (0: none).
 
     Raises:
         MissingDependencyError: the URL needs a driver that is not installed.
         StoreError: the database holds a negotrack schema of another version.
     """
 
-    def __init__(self, url: str | Engine, *, create: bool = True) -> None:
+    def __init__(
+        self, url: str | Engine, *, create: bool = True, decoded_cache: int = 20_000
+    ) -> None:
         self.engine = url if isinstance(url, Engine) else _make_engine(url)
         self.dialect = self.engine.dialect.name
+        self._lock = threading.Lock()  # one append at a time from this object
+        self._versions: _Versions | None = None
+        self._decoded = _DecodedEvents(decoded_cache)
         try:
             if create:
                 self._create_schema()
@@ -288,11 +338,47 @@ class SqlEventStore:
         if not batch and not expected_versions:
             return []
         payloads = [codec.encode(e) for e in batch]
+        expected = expected_versions or {}
+        with self._lock:
+            try:
+                # Fast path: assume every event is new.  An id already stored then
+                # surfaces as a conflict or a unique violation, and the careful
+                # path below sorts stored events from new ones.
+                return self._append_once(batch, payloads, expected, check_stored=False)
+            except (IntegrityError, ConflictError):
+                pass
+            try:
+                return self._append_once(batch, payloads, expected, check_stored=True)
+            except IntegrityError as exc:  # pragma: no cover - the lock makes this a backstop
+                raise ConflictError(f"the log refused the append: {exc.orig}") from exc
+
+    def _append_once(
+        self,
+        batch: list[Event],
+        payloads: list[str],
+        expected: Mapping[str, int],
+        *,
+        check_stored: bool,
+        recorded_at: Sequence[int] | None = None,
+    ) -> list[RecordedEvent]:
         try:
             with self._writing() as conn:
-                return _Append(conn, batch, payloads, expected_versions or {}).run()
-        except IntegrityError as exc:  # pragma: no cover - the lock makes this a backstop
-            raise ConflictError(f"the log refused the append: {exc.orig}") from exc
+                append = _Append(
+                    conn,
+                    batch,
+                    payloads,
+                    expected,
+                    versions=self._versions,
+                    recorded_at=recorded_at,
+                )
+                records = append.run(check_stored=check_stored)
+            self._versions = append.versions
+            if self._versions.too_big():
+                self._versions = None
+            return records
+        except BaseException:
+            self._versions = None  # it may hold versions of a rolled-back append
+            raise
 
     def restore(self, records: Sequence[RecordedEvent]) -> list[RecordedEvent]:
         """Load an exported log into an empty store, keeping each event's record time.
@@ -312,8 +398,8 @@ class SqlEventStore:
                 )
         batch = [r.event for r in records]
         payloads = [codec.encode(e) for e in batch]
-        with self._writing() as conn:
-            return _Append(conn, batch, payloads, {}, recorded_at=times).run()
+        with self._lock:
+            return self._append_once(batch, payloads, {}, check_stored=True, recorded_at=times)
 
     # -- reading --------------------------------------------------------------
 
@@ -336,14 +422,14 @@ class SqlEventStore:
             row = conn.execute(select(*_ROW_COLUMNS).where(events.c.event_id == event_id)).first()
         if row is None:
             raise UnknownEventError(event_id)
-        return _record(row)
+        return _record(row, self._decoded)
 
     def stream_version(self, stream: str) -> int:
         """The current version of ``stream`` (0 when it has no events)."""
         with self.engine.connect() as conn:
-            versions = _Versions(conn)
+            versions = _Versions(0)
             key = _cell_key(stream)
-            versions.load([] if key else [stream], [key] if key else [])
+            versions.load(conn, [] if key else [stream], [key] if key else [])
             return versions.current(stream)
 
     def last_position(self) -> int:
@@ -401,7 +487,7 @@ class SqlEventStore:
         )
         with self.engine.connect() as conn:
             for row in conn.execute(query):
-                yield CellEntry(party=row.party, record=_record(row))
+                yield CellEntry(party=row.party, record=_record(row, self._decoded))
 
     def cell_entries(self, negotiation: str, party: str, clause: str) -> list[CellEntry]:
         """Every stance event of a cell with its retraction, by valid time then position."""
@@ -433,7 +519,7 @@ class SqlEventStore:
         return [
             CellEntry(
                 party=party,
-                record=_record(row),
+                record=_record(row, self._decoded),
                 retracted_by=None
                 if row.r_position is None
                 else RecordedEvent(
@@ -453,7 +539,7 @@ class SqlEventStore:
         if negotiation is not None:
             query = query.where(events.c.negotiation == negotiation)
         with self.engine.connect() as conn:
-            return [_record(row) for row in conn.execute(query)]
+            return [_record(row, self._decoded) for row in conn.execute(query)]
 
     def verify(self) -> int:
         """Recompute the hash chain over the whole log; return how many events it covers.
@@ -508,6 +594,8 @@ class _Append:
         batch: list[Event],
         payloads: list[str],
         expected: Mapping[str, int],
+        *,
+        versions: _Versions | None,
         recorded_at: Sequence[int] | None = None,
     ) -> None:
         self.conn = conn
@@ -515,9 +603,17 @@ class _Append:
         self.payloads = payloads
         self.expected = expected
         self.recorded_at = recorded_at  # given only by restore(), into an empty log
+        self.versions = versions or _Versions(-1)
 
-    def run(self) -> list[RecordedEvent]:
-        stored = self._already_stored()
+    def run(self, *, check_stored: bool) -> list[RecordedEvent]:
+        head = self._head()
+        if self.versions.position != head.position:  # another writer came in: start afresh
+            self.versions = _Versions(head.position)
+        versions = self.versions
+        ids = [e.event_id for e in self.batch]
+        if len(set(ids)) != len(ids):
+            raise DuplicateError("event", next(i for i in ids if ids.count(i) > 1))
+        stored = self._already_stored() if check_stored else {}
         fresh = [i for i, e in enumerate(self.batch) if e.event_id not in stored]
         streams = [stream_of(self.batch[i]) for i in fresh]
         cell_keys = [
@@ -525,15 +621,15 @@ class _Append:
             for i in fresh
             for party in _cell_parties(self.batch[i])
         ]
-        versions = _Versions(self.conn)
         named = [*streams, *self.expected]
-        versions.load([s for s in named if _cell_key(s) is None], cell_keys + _cell_keys_of(named))
+        versions.load(
+            self.conn, [s for s in named if _cell_key(s) is None], cell_keys + _cell_keys_of(named)
+        )
         for stream, version in self.expected.items():
             if versions.current(stream) != version:
                 raise ConcurrencyError(stream, version, versions.current(stream))
         retracted = self._retraction_targets([self.batch[i] for i in fresh])
 
-        head = self._head()
         recorded = max(now_micros(), head.recorded_at + 1)
         given = self.recorded_at
         if given is not None and head.position != 0:
@@ -568,8 +664,9 @@ class _Append:
             rows.append(row)
             for cell_party in _cell_parties(event_):
                 key = (event_.negotiation, cell_party, clause or "")
+                if versions.cells[key] == 0:
+                    new_cells[key] = None
                 versions.cells[key] += 1
-                new_cells[key] = None
                 entry_rows.append(
                     {
                         "negotiation": key[0],
@@ -594,15 +691,12 @@ class _Append:
                 event=event_,
             )
         self._insert(rows, entry_rows, list(new_cells), retraction_rows)
+        versions.position = position
         return [records[e.event_id] for e in self.batch]
 
     def _already_stored(self) -> dict[str, RecordedEvent]:
         """Events of the batch already in the log; the same id must mean the same event."""
         ids = [e.event_id for e in self.batch]
-        if len(set(ids)) != len(ids):
-            seen: set[str] = set()
-            twice = next(i for i in ids if i in seen or seen.add(i))  # type: ignore[func-returns-value]
-            raise DuplicateError("event", twice)
         stored: dict[str, RecordedEvent] = {}
         by_id = {e.event_id: p for e, p in zip(self.batch, self.payloads, strict=True)}
         for chunk in _chunks(ids):
@@ -677,18 +771,11 @@ class _Append:
         self.conn.execute(insert(events), rows)
         if entry_rows:
             self.conn.execute(insert(cell_entries), entry_rows)
-            known: set[tuple[str, str, str]] = set()
-            for chunk in _chunks(new_cells):
-                key = tuple_(cells.c.negotiation, cells.c.party, cells.c.clause)
-                known.update(
-                    tuple(r) for r in self.conn.execute(select(cells).where(key.in_(chunk)))
-                )
-            missing = [c for c in new_cells if c not in known]
-            if missing:
-                self.conn.execute(
-                    insert(cells),
-                    [{"negotiation": n, "party": p, "clause": c} for n, p, c in missing],
-                )
+        if new_cells:  # a cell's first entry: its row in `cells` is written with it
+            self.conn.execute(
+                insert(cells),
+                [{"negotiation": n, "party": p, "clause": c} for n, p, c in new_cells],
+            )
         if retraction_rows:
             self.conn.execute(insert(retractions), retraction_rows)
 
