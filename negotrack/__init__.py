@@ -56,6 +56,7 @@ from negotrack.model import (
     Role,
     Source,
 )
+from negotrack.projections.blocs import BlocRow, BlocStance, Rule
 from negotrack.projections.diff import Diff, Move
 from negotrack.projections.history import History, HistoryEntry
 from negotrack.projections.matrix import Cell, Matrix
@@ -70,6 +71,8 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 __all__ = [
     "DEFAULT_URL",
     "AlreadyRetractedError",
+    "BlocRow",
+    "BlocStance",
     "Cell",
     "ChainBrokenError",
     "Clause",
@@ -110,6 +113,7 @@ __all__ = [
     "Reading",
     "RecordedEvent",
     "Role",
+    "Rule",
     "Source",
     "StanceRecorded",
     "StanceRetracted",

@@ -61,6 +61,7 @@ from negotrack.model import (
     check_negotiation_id,
     parse_stance,
 )
+from negotrack.projections.blocs import BlocRow, Rule, derive_bloc, members_at
 from negotrack.projections.diff import Diff, diff
 from negotrack.projections.history import History, history_entry
 from negotrack.projections.matrix import Matrix, cell_of
@@ -740,6 +741,29 @@ class Negotiation:
     def diff(self, from_: When, to: When, *, known_at: When | None = None) -> Diff:
         """Who moved between two dates: the moves from ``matrix(from_)`` to ``matrix(to)``."""
         return diff(self.matrix(from_, known_at=known_at), self.matrix(to, known_at=known_at))
+
+    def bloc(
+        self,
+        bloc: str,
+        as_of: When,
+        *,
+        rule: Rule | str = Rule.MAJORITY,
+        known_at: When | None = None,
+    ) -> BlocRow:
+        """A bloc's row as of ``as_of``: its own stances beside those derived from its members.
+
+        Members are the parties whose membership of ``bloc`` holds at ``as_of``;
+        ``rule`` is ``unanimous``, ``majority`` or ``mean`` (see
+        :mod:`negotrack.projections.blocs`).
+
+        Raises:
+            UnknownPartyError: ``bloc`` is not a registered party.
+        """
+        parties = self.parties()
+        if bloc not in parties:
+            raise UnknownPartyError(bloc, self.id)
+        matrix = self.matrix(as_of, known_at=known_at)
+        return derive_bloc(matrix, bloc, members_at(parties, bloc, matrix.as_of), rule)
 
     def parties(self) -> dict[str, Party]:
         """The registered parties by id, with their memberships."""
