@@ -55,8 +55,15 @@ def day_start(day: date, tz: ZoneInfo) -> datetime:
 
 
 def end_of_day(day: date, tz: ZoneInfo) -> datetime:
-    """The last microsecond of ``day`` in ``tz``: a date given as ``as_of`` means this."""
-    return day_start(day + timedelta(days=1), tz) - _MICRO
+    """The last microsecond of ``day`` in ``tz``: a date given as ``as_of`` means this.
+
+    Computed in UTC: arithmetic on zoned datetimes is wall-clock arithmetic,
+    which is off by the shift on a day the clocks change.
+    """
+    if day >= date.max:
+        raise ValidationError(f"{day} is too late: the day after it cannot be represented")
+    next_day = day_start(day + timedelta(days=1), tz).astimezone(UTC)
+    return next_day - _MICRO
 
 
 def valid_instant(

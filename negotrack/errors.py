@@ -210,7 +210,11 @@ class StoreError(NegotrackError):
 
 
 class ChainBrokenError(StoreError):
-    """The hash chain of the log does not verify: a row was altered or removed."""
+    """The log does not verify: a row of it or of its indexes was altered, added or removed.
+
+    ``position`` is the first position found wrong, or 0 when the fault is not
+    tied to one event (a cell listed that no event implies).
+    """
 
     def __init__(self, position: int, reason: str) -> None:
         self.position = position
@@ -218,7 +222,8 @@ class ChainBrokenError(StoreError):
         super().__init__(str(self))
 
     def __str__(self) -> str:
-        return f"hash chain broken at position {self.position}: {self.reason}"
+        where = f" at position {self.position}" if self.position else ""
+        return f"the log does not verify{where}: {self.reason}"
 
 
 class MissingDependencyError(StoreError, ImportError):

@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 import attrs
 
-from negotrack._time import end_of_day, valid_instant, zone
+from negotrack._time import end_of_day, to_micros, valid_instant, zone
 from negotrack.errors import (
     UnknownClauseError,
     UnknownEventError,
@@ -638,7 +638,7 @@ class Negotiation:
         return self._append(StanceRetracted(negotiation=self.id, retracted=event_id, reason=reason))
 
     def correct(
-        self, event_id: str, *, reason: str, **changes: Any
+        self, event_id: str, /, *, reason: str, **changes: Any
     ) -> tuple[RecordedEvent, RecordedEvent]:
         """Retract a stance and record its replacement, atomically.
 
@@ -656,8 +656,8 @@ class Negotiation:
         if isinstance(original, StanceWithdrawn):
             raise ValidationError("a withdrawal cannot be corrected; retract it instead")
         assert isinstance(original, StanceRecorded | JointStatementRecorded)
-        fields = {a.name for a in attrs.fields(type(original))}
-        unknown = set(changes) - fields - {"negotiation", "event_id"}
+        fields = {a.name for a in attrs.fields(type(original))} - {"negotiation", "event_id"}
+        unknown = set(changes) - fields
         if unknown:
             raise ValidationError(
                 f"cannot change {', '.join(sorted(unknown))} of a {type(original).__name__}"
@@ -732,7 +732,7 @@ class Negotiation:
         entries = [
             history_entry(entry, known)
             for entry in self._tracker.store.cell_entries(self.id, party, clause)
-            if known is None or entry.record.recorded_at <= known
+            if known is None or to_micros(entry.record.recorded_at) <= to_micros(known)
         ]
         return History(
             negotiation=self.id, party=party, clause=clause, known_at=known, entries=tuple(entries)

@@ -237,3 +237,76 @@ class TestTwoWriters:
             with pytest.raises(DuplicateError):
                 a.register_party("DE", "Germany")
             assert first.verify() == second.verify() == len(list(first.events()))
+
+
+class TestIndexesAreVerified:
+    """verify() also proves the index tables the as-of query reads match the events."""
+
+    @pytest.mark.parametrize(
+        "forge",
+        [
+            "INSERT INTO retractions (retracted, position) VALUES (:stance, 1)",
+            "INSERT INTO cell_entries (negotiation, party, clause, version, valid_at, position, withdrawn)"
+            " VALUES ('test-talks', 'FR', 'territory', 1, 0, :stance, false)",
+            "INSERT INTO cells (negotiation, party, clause) VALUES ('test-talks', 'UA', 'territory')",
+        ],
+    )
+    def test_forged_index_rows_are_caught(self, backend: Backend, forge: str) -> None:
+        """A row inserted into an index (which the triggers allow) breaks verify()."""
+        with negotrack.open(backend.url()) as tracker:
+            neg = open_test_negotiation(tracker)
+            stance = neg.record_stance("GB", "territory", "support", valid_at=day(1))
+            assert tracker.verify() == stance.position
+            with tracker.store.engine.begin() as conn:
+                conn.execute(sa.text(forge), {"stance": stance.position})
+            with pytest.raises(ChainBrokenError, match="index"):
+                tracker.verify()
+
+
+class TestRetractionRules:
+    """A retraction names an earlier stance event of its own negotiation."""
+
+    def test_retraction_across_negotiations_is_refused(self, tracker: negotrack.Tracker) -> None:
+        """Another negotiation's event is unknown to this negotiation's retraction."""
+        neg = open_test_negotiation(tracker)
+        tracker.open_negotiation("other-talks", title="Other")
+        stance = neg.record_stance("GB", "territory", "support", valid_at=day(1))
+        with pytest.raises(UnknownEventError, match="other-talks"):
+            tracker.append(
+                [
+                    negotrack.StanceRetracted(
+                        negotiation="other-talks", retracted=stance.event.event_id, reason="x"
+                    )
+                ]
+            )
+
+    def test_retraction_before_its_target_in_one_append(self, tracker: negotrack.Tracker) -> None:
+        """A batch that retracts an event it appends later is refused, whole."""
+        open_test_negotiation(tracker)
+        target = _stance("GB", "territory")
+        retraction = negotrack.StanceRetracted(
+            negotiation=NEGOTIATION, retracted=target.event_id, reason="x"
+        )
+        before = tracker.store.last_position()
+        with pytest.raises(negotrack.ValidationError, match="comes before"):
+            tracker.append([retraction, target])
+        assert tracker.store.last_position() == before
+        records = tracker.append([target, retraction])
+        assert [r.position for r in records] == [before + 1, before + 2]
+
+    def test_same_id_twice_in_one_append(self, tracker: negotrack.Tracker) -> None:
+        """Two events with one id in one append are a validation error, not a stored duplicate."""
+        open_test_negotiation(tracker)
+        event = _stance("GB", "territory")
+        with pytest.raises(negotrack.ValidationError, match="appears twice"):
+            tracker.append([event, event])
+
+    def test_retried_append_with_its_expected_version_succeeds(
+        self, tracker: negotrack.Tracker
+    ) -> None:
+        """Resending an append whose reply was lost returns the stored events, not a conflict."""
+        open_test_negotiation(tracker)
+        event = _stance("GB", "territory")
+        expected = {cell_stream(NEGOTIATION, "GB", "territory"): 0}
+        first = tracker.append([event], expected_versions=expected)
+        assert tracker.append([event], expected_versions=expected) == first

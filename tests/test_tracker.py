@@ -338,3 +338,58 @@ class TestBadInput:
         assert (
             neg.matrix(datetime(2025, 11, 21, 22, 0, tzinfo=UTC)).get("UA", "territory") is not None
         )
+
+
+class TestReviewedEdges:
+    """Edges found in review: clock changes, far dates, corrections, threads."""
+
+    def test_end_of_day_on_a_clock_change(self, tracker: negotrack.Tracker) -> None:
+        """In Santiago on 5 April 2025 the clocks went back: 23:30 (second pass) is still that day."""
+        neg = tracker.open_negotiation("santiago", title="S", timezone="America/Santiago")
+        neg.register_party("CL", "Chile")
+        neg.table_clause("territory", "T", valid_at=date(2025, 4, 1))
+        late = datetime(2025, 4, 6, 3, 30, tzinfo=UTC)  # 23:30 local, after the shift
+        neg.record_stance("CL", "territory", "support", valid_at=late)
+        assert neg.matrix(date(2025, 4, 5)).get("CL", "territory") is not None
+        assert neg.end_of(date(2025, 4, 5)) == datetime(2025, 4, 6, 3, 59, 59, 999999, tzinfo=UTC)
+
+    def test_last_representable_day(self, tracker: negotrack.Tracker) -> None:
+        """A date whose end cannot be represented is a validation error, not an overflow."""
+        neg = open_test_negotiation(tracker)
+        with pytest.raises(ValidationError, match="too late"):
+            neg.matrix(date.max)
+
+    def test_correction_stays_in_its_negotiation(self, tracker: negotrack.Tracker) -> None:
+        """A correction cannot move a stance to another negotiation or change its id."""
+        neg = open_test_negotiation(tracker)
+        tracker.open_negotiation("other-talks", title="Other")
+        wrong = neg.record_stance("GB", "territory", "support", valid_at=day(1))
+        for field in ("negotiation", "event_id"):
+            with pytest.raises(ValidationError, match=field):
+                neg.correct(wrong.event.event_id, reason="x", **{field: "other-talks"})
+
+    def test_in_memory_store_refuses_other_threads(self) -> None:
+        """An in-memory store is one connection: another thread gets a clear error, not corruption."""
+        import threading
+
+        errors: list[BaseException] = []
+        with negotrack.open("sqlite://") as tracker:
+            open_test_negotiation(tracker)
+
+            def use() -> None:
+                try:
+                    list(tracker.events())
+                except BaseException as exc:
+                    errors.append(exc)
+
+            thread = threading.Thread(target=use)
+            thread.start()
+            thread.join()
+        assert len(errors) == 1
+        assert isinstance(errors[0], negotrack.StoreError)
+        assert "thread" in str(errors[0])
+
+    def test_unreachable_database(self, tmp_path: object) -> None:
+        """A database that cannot be opened is a StoreError naming it."""
+        with pytest.raises(negotrack.StoreError, match="cannot open the store"):
+            negotrack.open("sqlite:////nonexistent-folder/x.db")

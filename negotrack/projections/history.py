@@ -8,6 +8,7 @@ from typing import Any
 
 import attrs
 
+from negotrack._time import to_micros
 from negotrack.events import (
     JointStatementRecorded,
     StanceRecorded,
@@ -69,7 +70,11 @@ def history_entry(entry: CellEntry, known_at: datetime | None = None) -> History
     """The history entry of a stored cell entry, its retraction seen as of ``known_at``."""
     event = entry.record.event
     retraction = entry.retracted_by
-    if retraction is not None and known_at is not None and retraction.recorded_at > known_at:
+    if (
+        retraction is not None
+        and known_at is not None
+        and to_micros(retraction.recorded_at) > to_micros(known_at)
+    ):
         retraction = None
     retracting = retraction.event if retraction is not None else None
     assert retracting is None or isinstance(retracting, StanceRetracted)
@@ -135,7 +140,7 @@ def project_history(
     entries: list[CellEntry] = []
     retractions: dict[str, RecordedEvent] = {}
     for record in records:
-        if known_at is not None and record.recorded_at > known_at:
+        if known_at is not None and to_micros(record.recorded_at) > to_micros(known_at):
             break
         event = record.event
         if event.negotiation != negotiation:
@@ -161,7 +166,7 @@ def project_history(
         )
         for e in entries
     ]
-    result.sort(key=lambda e: (e.valid_at, e.position))
+    result.sort(key=lambda e: (to_micros(e.valid_at), e.position))
     return History(
         negotiation=negotiation,
         party=party,

@@ -8,6 +8,7 @@ from typing import Any
 
 import attrs
 
+from negotrack._time import to_micros
 from negotrack.events import (
     JointStatementRecorded,
     StanceRecorded,
@@ -183,10 +184,14 @@ def project_matrix(
     ``valid_at <= as_of``, recorded at or before ``known_at`` and not retracted
     by a retraction recorded at or before ``known_at``; a withdrawal empties it.
     """
+    # Instants are compared as microseconds: two datetimes sharing one ZoneInfo
+    # compare by wall clock in Python, which misorders the hour a clock repeats.
     candidates: dict[tuple[str, str], list[CellEntry]] = {}
     retracted: set[str] = set()
+    as_of_us = to_micros(as_of)
+    known_us = None if known_at is None else to_micros(known_at)
     for record in records:
-        if known_at is not None and record.recorded_at > known_at:
+        if known_us is not None and to_micros(record.recorded_at) > known_us:
             break  # the log is in record order: nothing later is known at known_at
         event = record.event
         if event.negotiation != negotiation:
@@ -194,7 +199,7 @@ def project_matrix(
         if isinstance(event, StanceRetracted):
             retracted.add(event.retracted)
         elif isinstance(event, StanceRecorded | StanceWithdrawn | JointStatementRecorded):
-            if event.valid_at > as_of:
+            if to_micros(event.valid_at) > as_of_us:
                 continue
             parties = (
                 event.signatories if isinstance(event, JointStatementRecorded) else (event.party,)
@@ -207,7 +212,7 @@ def project_matrix(
         live = [e for e in entries if e.record.event.event_id not in retracted]
         if not live:
             continue
-        latest = max(live, key=lambda e: (e.record.event.valid_at, e.record.position))  # type: ignore[union-attr]
+        latest = max(live, key=lambda e: (to_micros(e.record.event.valid_at), e.record.position))  # type: ignore[union-attr]
         cell = cell_of(latest)
         if cell is not None:
             cells[key] = cell

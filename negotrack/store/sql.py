@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import json
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
@@ -143,25 +144,34 @@ class _DecodedEvents:
 
 
 def _chain(previous: str, row: Mapping[str, Any] | Any) -> str:
-    """The hash of a row: every column that a query or a decoder trusts, and the previous hash."""
-    text = "\x1f".join(
-        str(row[key]) if row[key] is not None else ""
-        for key in (
-            "position",
-            "event_id",
-            "stream",
-            "version",
-            "type",
-            "schema_version",
-            "negotiation",
-            "party",
-            "clause",
-            "valid_at",
-            "recorded_at",
-            "payload",
-        )
+    """The hash of a row: every column that a query or a decoder trusts, and the previous hash.
+
+    The fields are encoded as a JSON array, so no value can pass for a
+    separator (ids and payloads may contain any character).
+    """
+    text = json.dumps(
+        [previous]
+        + [
+            row[key]
+            for key in (
+                "position",
+                "event_id",
+                "stream",
+                "version",
+                "type",
+                "schema_version",
+                "negotiation",
+                "party",
+                "clause",
+                "valid_at",
+                "recorded_at",
+                "payload",
+            )
+        ],
+        ensure_ascii=False,
+        separators=(",", ":"),
     )
-    return hashlib.sha256(f"{previous}\x1e{text}".encode()).hexdigest()
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _party_clause(event: Event) -> tuple[str | None, str | None]:
@@ -177,6 +187,8 @@ def _cell_parties(event: Event) -> tuple[str, ...]:
         return (event.party,)
     return ()
 
+
+_CELL_EVENT_NAMES = frozenset(cls.__name__ for cls in CELL_EVENTS)
 
 _FIRST_OF_STREAM: dict[type[Any], str] = {
     NegotiationOpened: "negotiation",
@@ -266,13 +278,19 @@ class SqlEventStore:
         self._lock = threading.Lock()  # one append at a time from this object
         self._versions: _Versions | None = None
         self._decoded = _DecodedEvents(decoded_cache)
+        # An in-memory SQLite database lives on one shared connection; a second
+        # thread would run its statements inside the first one's transaction.
+        self._owner = threading.get_ident() if _in_memory(self.engine) else None
         try:
             if create:
                 self._create_schema()
             self._check_schema()
-        except BaseException:
+        except BaseException as exc:
             if not isinstance(url, Engine):  # ours to dispose of; a caller's engine is theirs
                 self.engine.dispose()
+            if isinstance(exc, OperationalError):
+                where = self.engine.url.render_as_string(hide_password=True)
+                raise StoreError(f"cannot open the store at {where}: {exc.orig}") from exc
             raise
 
     # -- schema ---------------------------------------------------------------
@@ -289,7 +307,7 @@ class SqlEventStore:
                 conn.execute(insert(store_info).values(key="schema", value=str(SCHEMA_VERSION)))
 
     def _check_schema(self) -> None:
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             found = None
             if inspect(conn).has_table(store_info.name):
                 found = conn.execute(
@@ -301,6 +319,14 @@ class SqlEventStore:
             raise StoreError(
                 f"the database holds negotrack schema {found}, this version needs {SCHEMA_VERSION}"
             )
+
+    def _connect(self) -> Connection:
+        if self._owner is not None and threading.get_ident() != self._owner:
+            raise StoreError(
+                "an in-memory store belongs to the thread that opened it: "
+                "use a SQLite file or PostgreSQL to share a store between threads"
+            )
+        return self.engine.connect()
 
     def _writing(self) -> Any:
         """A transaction that holds the writers' lock until it commits or rolls back."""
@@ -409,7 +435,7 @@ class SqlEventStore:
         if negotiation is not None:
             query = query.where(events.c.negotiation == negotiation)
         while True:
-            with self.engine.connect() as conn:
+            with self._connect() as conn:
                 rows = conn.execute(query.where(events.c.position > after)).all()
             yield from map(_record, rows)
             if len(rows) < _PAGE:
@@ -418,7 +444,7 @@ class SqlEventStore:
 
     def get(self, event_id: str) -> RecordedEvent:
         """The stored event with ``event_id``."""
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             row = conn.execute(select(*_ROW_COLUMNS).where(events.c.event_id == event_id)).first()
         if row is None:
             raise UnknownEventError(event_id)
@@ -426,7 +452,7 @@ class SqlEventStore:
 
     def stream_version(self, stream: str) -> int:
         """The current version of ``stream`` (0 when it has no events)."""
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             versions = _Versions(0)
             key = _cell_key(stream)
             versions.load(conn, [] if key else [stream], [key] if key else [])
@@ -434,7 +460,7 @@ class SqlEventStore:
 
     def last_position(self) -> int:
         """The position of the newest event, 0 for an empty log."""
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             return int(
                 conn.execute(select(func.coalesce(func.max(events.c.position), 0))).scalar_one()
             )
@@ -444,7 +470,7 @@ class SqlEventStore:
         query = select(func.coalesce(func.max(events.c.position), 0)).where(
             events.c.recorded_at <= to_micros(known_at)
         )
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             return int(conn.execute(query).scalar_one())
 
     def matrix_entries(
@@ -485,7 +511,7 @@ class SqlEventStore:
             .join_from(chosen, events, events.c.position == chosen.c.position)
             .order_by(events.c.position)
         )
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             for row in conn.execute(query):
                 yield CellEntry(party=row.party, record=_record(row, self._decoded))
 
@@ -514,7 +540,7 @@ class SqlEventStore:
             )
             .order_by(cell_entries.c.valid_at, cell_entries.c.position)
         )
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             rows = conn.execute(query).all()
         return [
             CellEntry(
@@ -538,35 +564,50 @@ class SqlEventStore:
         query = select(*_ROW_COLUMNS).where(events.c.type.in_(types)).order_by(events.c.position)
         if negotiation is not None:
             query = query.where(events.c.negotiation == negotiation)
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             return [_record(row, self._decoded) for row in conn.execute(query)]
 
     def verify(self) -> int:
-        """Recompute the hash chain over the whole log; return how many events it covers.
+        """Check the log and its indexes; return how many events were verified.
+
+        The hash chain covers every row of ``events``; the index tables the
+        as-of query reads (``cell_entries``, ``cells``, ``retractions``) must be
+        exactly what the events imply, so an inserted or altered index row is
+        caught too.
 
         Raises:
-            ChainBrokenError: a row's hash does not match, or a position is missing.
+            ChainBrokenError: a row was altered, inserted or removed.
         """
         previous, expected_position, count = _GENESIS, 1, 0
+        versions: dict[tuple[str, str, str], int] = {}
+        retraction_events = 0
         query = select(events).order_by(events.c.position).limit(_PAGE)
         after = 0
         while True:
-            with self.engine.connect() as conn:
+            with self._connect() as conn:
                 rows = conn.execute(query.where(events.c.position > after)).mappings().all()
-            for row in rows:
-                if row["position"] != expected_position:
-                    raise ChainBrokenError(
-                        expected_position, "the event at this position is missing"
-                    )
-                digest = _chain(previous, row)
-                if digest != row["hash"]:
-                    raise ChainBrokenError(
-                        row["position"], "the stored hash does not match the row"
-                    )
-                previous, expected_position, count = digest, expected_position + 1, count + 1
+                expected_entries = []
+                for row in rows:
+                    if row["position"] != expected_position:
+                        raise ChainBrokenError(
+                            expected_position, "the event at this position is missing"
+                        )
+                    digest = _chain(previous, row)
+                    if digest != row["hash"]:
+                        raise ChainBrokenError(
+                            row["position"], "the stored hash does not match the row"
+                        )
+                    previous, expected_position, count = digest, expected_position + 1, count + 1
+                    expected_entries += _entries_implied(row, versions)
+                    retraction_events += row["type"] == "StanceRetracted"
+                if rows:
+                    _check_entries(conn, expected_entries, after, rows[-1]["position"])
             if len(rows) < _PAGE:
-                return count
+                break
             after = rows[-1]["position"]
+        with self._connect() as conn:
+            _check_cells_and_retractions(conn, set(versions), retraction_events)
+        return count
 
     def close(self) -> None:
         """Dispose of the engine's connections."""
@@ -583,6 +624,68 @@ def _cell_key(stream: str) -> tuple[str, str, str] | None:
 
 def _cell_keys_of(streams: Iterable[str]) -> list[tuple[str, str, str]]:
     return [key for key in map(_cell_key, streams) if key is not None]
+
+
+def _entries_implied(row: Any, versions: dict[tuple[str, str, str], int]) -> list[tuple[Any, ...]]:
+    """The cell entries an events row implies, numbering cell versions as it goes."""
+    if row["type"] not in _CELL_EVENT_NAMES:
+        return []
+    if row["type"] == "JointStatementRecorded":
+        parties = json.loads(row["payload"])["signatories"]
+    else:
+        parties = [row["party"]]
+    implied = []
+    for party in parties:
+        key = (row["negotiation"], party, row["clause"])
+        versions[key] = versions.get(key, 0) + 1
+        withdrawn = row["type"] == "StanceWithdrawn"
+        implied.append((*key, versions[key], row["valid_at"], row["position"], withdrawn))
+    return implied
+
+
+def _check_entries(conn: Connection, implied: list[tuple[Any, ...]], after: int, last: int) -> None:
+    """The cell entries of positions (after, last] are exactly those the events imply."""
+    stored = conn.execute(
+        select(
+            cell_entries.c.negotiation,
+            cell_entries.c.party,
+            cell_entries.c.clause,
+            cell_entries.c.version,
+            cell_entries.c.valid_at,
+            cell_entries.c.position,
+            cell_entries.c.withdrawn,
+        )
+        .where(cell_entries.c.position > after, cell_entries.c.position <= last)
+        .order_by(cell_entries.c.position, cell_entries.c.party)
+    ).all()
+    found = [(*row[:6], bool(row[6])) for row in stored]
+    expected = sorted(implied, key=lambda entry: (entry[5], entry[1]))
+    if found != expected:
+        bad = next((a or b for a, b in itertools.zip_longest(found, expected) if a != b), (after,))
+        position = bad[5] if len(bad) > 5 else after + 1
+        raise ChainBrokenError(position, "the cell index does not match the events")
+
+
+def _check_cells_and_retractions(
+    conn: Connection, implied_cells: set[tuple[str, str, str]], retraction_events: int
+) -> None:
+    """``cells`` lists exactly the implied cells; each retraction row matches its event."""
+    stored_cells = {(r[0], r[1], r[2]) for r in conn.execute(select(cells))}
+    if stored_cells != implied_cells:
+        raise ChainBrokenError(0, "the cells index does not match the events")
+    retracting = events.alias("retracting")
+    target = events.alias("target")
+    rows = conn.execute(
+        select(retractions.c.position, retracting.c.type, retracting.c.payload, target.c.event_id)
+        .join(retracting, retracting.c.position == retractions.c.position)
+        .join(target, target.c.position == retractions.c.retracted)
+    ).all()
+    for position, type_, payload, target_id in rows:
+        if type_ != "StanceRetracted" or json.loads(payload)["retracted"] != target_id:
+            raise ChainBrokenError(position, "the retraction index does not match the events")
+    total = conn.execute(select(func.count()).select_from(retractions)).scalar_one()
+    if total != retraction_events or len(rows) != total:
+        raise ChainBrokenError(0, "the retraction index does not match the events")
 
 
 class _Append:
@@ -612,9 +715,14 @@ class _Append:
         versions = self.versions
         ids = [e.event_id for e in self.batch]
         if len(set(ids)) != len(ids):
-            raise DuplicateError("event", next(i for i in ids if ids.count(i) > 1))
+            twice = next(i for i in ids if ids.count(i) > 1)
+            raise ValidationError(f"event id {twice!r} appears twice in one append")
         stored = self._already_stored() if check_stored else {}
         fresh = [i for i, e in enumerate(self.batch) if e.event_id not in stored]
+        if stored and not fresh:
+            # Every event is already stored as given: a retried append (its reply
+            # was lost) succeeds again, whatever versions it expected then.
+            return [stored[event_id] for event_id in ids]
         streams = [stream_of(self.batch[i]) for i in fresh]
         cell_keys = [
             (self.batch[i].negotiation, party, self.batch[i].clause)  # type: ignore[union-attr]
@@ -709,30 +817,45 @@ class _Append:
         return stored
 
     def _retraction_targets(self, fresh: list[Event]) -> dict[str, int | None]:
-        """Position of each event retracted in the batch (``None``: it is in the batch)."""
-        wanted = [e.retracted for e in fresh if isinstance(e, StanceRetracted)]
-        if not wanted:
+        """Position of each event retracted in the batch (``None``: earlier in the batch).
+
+        A retraction names a stance event of its own negotiation, stored or
+        appended before it in the same batch.
+        """
+        retractions = [e for e in fresh if isinstance(e, StanceRetracted)]
+        if not retractions:
             return {}
+        stored: dict[str, tuple[int, str, str]] = {}
+        for chunk in _chunks([e.retracted for e in retractions]):
+            query = select(
+                events.c.event_id, events.c.position, events.c.type, events.c.negotiation
+            ).where(events.c.event_id.in_(chunk))
+            for event_id, position, type_, negotiation in self.conn.execute(query):
+                stored[event_id] = (position, type_, negotiation)
+        earlier: dict[str, Event] = {}
         found: dict[str, int | None] = {}
-        kinds: dict[str, str] = {}
-        for chunk in _chunks(wanted):
-            for event_id, position, type_ in self.conn.execute(
-                select(events.c.event_id, events.c.position, events.c.type).where(
-                    events.c.event_id.in_(chunk)
-                )
-            ):
-                found[event_id], kinds[event_id] = position, type_
-        in_batch = {e.event_id: type(e).__name__ for e in fresh}
-        for event_id in wanted:
-            if event_id not in found:
-                if event_id not in in_batch:
-                    raise UnknownEventError(event_id)
-                found[event_id], kinds[event_id] = None, in_batch[event_id]
-            if kinds[event_id] not in {cls.__name__ for cls in CELL_EVENTS}:
-                kind = kinds[event_id]
-                raise ValidationError(
-                    f"event {event_id!r} is a {kind}: only stance events can be retracted"
-                )
+        for event_ in fresh:
+            if isinstance(event_, StanceRetracted):
+                target = event_.retracted
+                if target in stored:
+                    position, kind, negotiation = stored[target]
+                elif target in earlier:
+                    position, kind = None, type(earlier[target]).__name__
+                    negotiation = earlier[target].negotiation
+                elif any(e.event_id == target for e in fresh):
+                    raise ValidationError(
+                        f"the retraction of {target!r} comes before that event in the append"
+                    )
+                else:
+                    raise UnknownEventError(target, event_.negotiation)
+                if negotiation != event_.negotiation:
+                    raise UnknownEventError(target, event_.negotiation)
+                if kind not in _CELL_EVENT_NAMES:
+                    raise ValidationError(
+                        f"event {target!r} is a {kind}: only stance events can be retracted"
+                    )
+                found[target] = position
+            earlier[event_.event_id] = event_
         return found
 
     def _next_version(self, event_: Event, stream: str, versions: _Versions) -> int:
@@ -789,7 +912,7 @@ class _WriteTransaction:
         self._tx: Any = None
 
     def __enter__(self) -> Connection:
-        conn = self._store.engine.connect().execution_options(negotrack_write=True)
+        conn = self._store._connect().execution_options(negotrack_write=True)
         self._conn = conn
         self._tx = conn.begin()
         if self._store.dialect == "postgresql":
@@ -805,6 +928,13 @@ class _WriteTransaction:
                 self._tx.rollback()
         finally:
             self._conn.close()
+
+
+def _in_memory(engine: Engine) -> bool:
+    database = engine.url.database
+    return engine.dialect.name == "sqlite" and (
+        not database or database == ":memory:" or "mode=memory" in str(engine.url)
+    )
 
 
 def _make_engine(url: str) -> Engine:
