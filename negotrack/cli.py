@@ -18,6 +18,8 @@ from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import Any, TextIO
 
+from sqlalchemy.exc import SQLAlchemyError
+
 import negotrack
 from negotrack.errors import NegotrackError, ValidationError
 from negotrack.io.dataset import import_dataset
@@ -300,10 +302,13 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     try:
         with negotrack.open(url) as tracker:
             _run(args, tracker, stream)
-    except NegotrackError as exc:
+    except (NegotrackError, OSError, SQLAlchemyError) as exc:
+        # Our errors say what and where; a file or a database failing under us
+        # (a full disk, a server gone) gets its first line, not a traceback.
         if args.debug:
             raise
-        sys.stderr.write(f"negotrack: error: {exc}\n")
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        sys.stderr.write(f"negotrack: error: {message}\n")
         return EXIT_ERROR
     except BrokenPipeError:
         # The reader (e.g. `| head`) left early: not an error of ours.  Point

@@ -96,6 +96,11 @@ UPCASTERS: dict[tuple[str, int], Callable[[dict[str, Any]], dict[str, Any]]] = {
 def upcast(type_name: str, schema_version: int, payload: dict[str, Any]) -> dict[str, Any]:
     """Lift ``payload`` from ``schema_version`` to the current schema of its type."""
     current = EVENT_TYPES[type_name].schema_version
+    if not 1 <= schema_version <= current:
+        raise ValidationError(
+            f"{type_name} has no schema version {schema_version}: "
+            f"this negotrack reads 1 to {current}"
+        )
     while schema_version < current:
         payload = UPCASTERS[(type_name, schema_version)](payload)
         schema_version += 1

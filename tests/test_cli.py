@@ -126,7 +126,7 @@ class TestCommands:
         """export writes JSON Lines that import restores into an empty store."""
         target = tmp_path / "log.jsonl"
         assert run("export", "--db", db, "-o", str(target))[0] == 0
-        assert len(target.read_text(encoding="utf-8").splitlines()) == 104
+        assert len(target.read_text(encoding="utf-8").splitlines()) == 1 + 104  # header, events
         status, text = run("import", str(target), "--db", f"sqlite:///{tmp_path / 'copy.db'}")
         assert (status, text.strip()) == (0, f"restored 104 events from {target}")
 
@@ -190,3 +190,30 @@ class TestErrors:
             check=False,
         )
         assert "military-cap" in result.stdout
+
+
+class TestMoreErrors:
+    """Files and databases failing under the command give one line too."""
+
+    @pytest.mark.parametrize(
+        "argv",
+        [
+            ["import", "/nonexistent/log.jsonl"],
+            ["export", "-o", "/nonexistent/folder/log.jsonl"],
+            ["matrix", "--as-of", "9999-12-31"],
+            ["parties", "--db", "sqlite:////nonexistent-folder/x.db"],
+        ],
+    )
+    def test_one_line(
+        self, argv: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """Each of these exits 1 with a single 'negotrack: error:' line."""
+        db = ["--db", f"sqlite:///{tmp_path / 'x.db'}"] if "--db" not in argv else []
+        assert (
+            run("import", str(GENEVA), *(db or ["--db", f"sqlite:///{tmp_path / 'y.db'}"]))[0] == 0
+        )
+        status, _ = run(*argv, *db)
+        err = capsys.readouterr().err
+        assert status == 1
+        assert err.startswith("negotrack: error: ")
+        assert err.count("\n") == 1

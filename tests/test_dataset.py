@@ -324,3 +324,138 @@ class TestDocumentedExample:
         assert talks.parties()["GB"].memberships[0].group == "e3"
         assert [n.kind for n in talks.notes()] == ["meeting"]
         assert result.written == result.events == 11
+
+
+class TestStricterFiles:
+    """Files that YAML would accept but a dataset must not."""
+
+    @pytest.mark.parametrize(
+        ("edit", "message", "line"),
+        [
+            (lambda t: t + "stances: []\n", "duplicate key 'stances'", 28),
+            (
+                lambda t: t.replace(
+                    "    stance: oppose\n", "    stance: oppose\n    stance: support\n"
+                ),
+                "duplicate key 'stance'",
+                25,
+            ),
+            (
+                lambda t: (
+                    t.replace("  - id: FR", "  - &gb\n    id: FR").replace(
+                        "parties:\n", "parties:\n  - *gb\n", 0
+                    )
+                    + "notes: [*gb]\n"
+                ),
+                "aliases",
+                29,
+            ),
+            (lambda t: t.replace("outlet: Wire", 'outlet: ""'), "outlet must not be empty", 7),
+            (
+                lambda t: t.replace("id: gb-territory", "id: " + "x" * 300),
+                "at most 200 characters",
+                21,
+            ),
+            (
+                lambda t: (
+                    t
+                    + "memberships:\n  - {member: GB, group: FR, valid_from: 2025-11-01}\n  - {member: GB, group: FR, valid_from: 2025-11-01}\n"
+                ),
+                "duplicate membership",
+                30,
+            ),
+            (
+                lambda t: (
+                    t
+                    + "memberships:\n  - {member: GB, group: FR, valid_from: 2025-11-05, valid_until: 2025-11-01}\n"
+                ),
+                "valid_until must be after valid_from",
+                29,
+            ),
+            (
+                lambda t: (
+                    t
+                    + "notes:\n  - {id: n1, kind: call, valid: 2025-11-22, text: A call, quote: said so}\n"
+                ),
+                "needs its source",
+                29,
+            ),
+        ],
+    )
+    def test_refused_with_its_line(
+        self, tracker: negotrack.Tracker, tmp_path: Path, edit: object, message: str, line: int
+    ) -> None:
+        """The file is refused with a message and line, and nothing is written."""
+        path = write(tmp_path, edit(MINIMAL))  # type: ignore[operator]
+        with pytest.raises(DatasetError) as caught:
+            import_dataset(tracker, path)
+        assert message in str(caught.value)
+        assert caught.value.line == line
+        assert list(tracker.events()) == []
+
+    def test_not_utf8(self, tracker: negotrack.Tracker, tmp_path: Path) -> None:
+        """A file that is not UTF-8 text is a DatasetError naming it."""
+        path = tmp_path / "latin1.yaml"
+        path.write_bytes(MINIMAL.replace("Wire", "Dépêche").encode("latin-1"))
+        with pytest.raises(DatasetError, match="not UTF-8"):
+            import_dataset(tracker, path)
+
+
+class TestJsonLinesTampering:
+    """A complete export carries its hash chain and count; a restore reproduces both."""
+
+    def export(
+        self, tracker: negotrack.Tracker, tmp_path: Path, negotiation: str | None = None
+    ) -> Path:
+        import_dataset(tracker, GENEVA)
+        path = tmp_path / "log.jsonl"
+        with path.open("w", encoding="utf-8") as out:
+            export_jsonl(tracker, out, negotiation=negotiation)
+        return path
+
+    @pytest.mark.parametrize(
+        ("tamper", "message"),
+        [
+            (
+                lambda lines: [lines[0].replace("104", "103"), *lines[1:50], *lines[51:]],
+                "does not continue the exported hash chain",
+            ),
+            (lambda lines: lines[:-3], "announces 104 events, the file holds 101"),
+            (
+                lambda lines: [
+                    line.replace('"stance": "support"', '"stance": "oppose"', 1) for line in lines
+                ],
+                "hash chain",
+            ),
+        ],
+    )
+    def test_altered_export_is_refused(
+        self, tracker: negotrack.Tracker, tmp_path: Path, tamper: object, message: str
+    ) -> None:
+        """A missing, cut or edited line is refused and the target store stays empty."""
+        path = self.export(tracker, tmp_path)
+        lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+        changed = tamper(lines)  # type: ignore[operator]
+        assert changed != lines
+        path.write_text("".join(changed), encoding="utf-8")
+        with negotrack.open("sqlite://") as target:
+            with pytest.raises((DatasetError, negotrack.StoreError), match=message):
+                restore_jsonl(target, path)
+            assert target.store.last_position() == 0
+
+    def test_partial_export_restores(self, tracker: negotrack.Tracker, tmp_path: Path) -> None:
+        """One negotiation's export carries no chain links and restores into an empty store."""
+        tracker.open_negotiation("other-talks", title="Other")
+        path = self.export(tracker, tmp_path, negotiation="us-peace-plan-2025")
+        assert '"hash"' not in path.read_text(encoding="utf-8")
+        with negotrack.open("sqlite://") as target:
+            assert len(restore_jsonl(target, path)) == 104
+            assert target.verify() == 104
+
+    def test_unreadable_file(self, tmp_path: Path) -> None:
+        """A missing file is a DatasetError, not an OSError."""
+        with (
+            negotrack.open("sqlite://") as target,
+            pytest.raises(DatasetError, match="cannot read"),
+        ):
+            restore_jsonl(target, tmp_path / "absent.jsonl")

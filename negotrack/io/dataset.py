@@ -284,6 +284,27 @@ class _Loader(yaml.SafeLoader):
                 None, None, f"impossible date {node.value!r}: {exc}", node.start_mark
             ) from exc
 
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        # Aliases make a hand-written file hard to read, and a nest of them can
+        # expand without bound; a dataset states every value where it applies.
+        if self.check_event(yaml.AliasEvent):
+            mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+            raise yaml.composer.ComposerError(
+                None, None, "aliases (*name) are not allowed in a dataset file", mark
+            )
+        return super().compose_node(parent, index)
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
 
 _Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_timestamp)
 
@@ -354,6 +375,8 @@ def load_dataset(path: str | Path) -> tuple[DatasetFile, _Located]:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise DatasetError(f"cannot read the file: {exc.strerror}", file=file) from exc
+    except UnicodeDecodeError as exc:
+        raise DatasetError(f"not UTF-8 text (byte {exc.start})", file=file) from exc
     try:
         node = yaml.compose(text, Loader=_Loader)
         raw = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
@@ -396,7 +419,13 @@ def dataset_events(data: DatasetFile, located: _Located) -> list[Event]:
     Raises:
         DatasetError: an unknown or duplicate id, a bad stance or time, a missing quote.
     """
-    return _Builder(data, located).events()
+    builder = _Builder(data, located)
+    try:
+        return builder.events()
+    except DatasetError:
+        raise
+    except NegotrackError as exc:  # a value refused when its event is made: name the item
+        raise located.error(builder.here, str(exc)) from exc
 
 
 class _Builder:
@@ -406,6 +435,8 @@ class _Builder:
         self.neg = data.negotiation.id
         self.parties: set[str] = set()
         self.scales: dict[str, IntervalScale | None] = {}
+        self.here: Path_ = ("negotiation",)  # the item being built, for errors found late
+        self.memberships: set[str] = set()
 
     def _check(self, path: Path_, check: Any, value: Any) -> None:
         try:
@@ -433,17 +464,25 @@ class _Builder:
             raise self.at.error(path, f"unknown clause {clause!r}: declare it under clauses")
         return self.scales[clause]
 
+    def _sources(self) -> dict[str, Source]:
+        sources = {}
+        for sid, spec in self.data.sources.items():
+            try:
+                sources[sid] = Source(
+                    outlet=spec.outlet,
+                    title=spec.title,
+                    url=spec.url,
+                    published=spec.published,
+                    file=spec.file,
+                )
+            except NegotrackError as exc:
+                raise self.at.error(("sources", sid), str(exc)) from exc
+        return sources
+
     def _source(self, path: Path_, source: str) -> Source:
-        spec = self.data.sources.get(source)
-        if spec is None:
+        if source not in self.sources:
             raise self.at.error(path, f"unknown source {source!r}: declare it under sources")
-        return Source(
-            outlet=spec.outlet,
-            title=spec.title,
-            url=spec.url,
-            published=spec.published,
-            file=spec.file,
-        )
+        return self.sources[source]
 
     def _evidence(self, path: Path_, source: str, quote: str | None, stated: bool) -> Evidence:
         if quote is None or not quote.strip():
@@ -469,6 +508,7 @@ class _Builder:
         self._check(("negotiation", "id"), check_negotiation_id, neg)
         self._check(("negotiation", "timezone"), zone, data.negotiation.timezone)
         self.tz = zone(data.negotiation.timezone)
+        self.sources = self._sources()
         out: list[Event] = [
             NegotiationOpened(
                 negotiation=neg,
@@ -480,6 +520,7 @@ class _Builder:
         ]
         for i, party in enumerate(data.parties):
             path: Path_ = ("parties", i, "id")
+            self.here = ("parties", i)
             self._check(path, check_party_id, party.id)
             self._unique(self.parties, path, party.id, "party")
             out.append(
@@ -504,11 +545,12 @@ class _Builder:
     def _memberships(self, out: list[Event]) -> None:
         data, neg = self.data, self.neg
         for i, membership in enumerate(data.memberships):
-            path = ("memberships", i)
+            path = self.here = ("memberships", i)
             self._party((*path, "member"), membership.member)
             self._party((*path, "group"), membership.group)
             start, precision = self._time((*path, "valid_from"), membership.valid_from)
             key = f"{membership.member}/{membership.group}/{start.isoformat()}"
+            self._unique(self.memberships, (*path, "valid_from"), key, "membership")
             out.append(
                 MembershipStarted(
                     negotiation=neg,
@@ -523,6 +565,10 @@ class _Builder:
             )
             if membership.valid_until is not None:
                 end, end_precision = self._time((*path, "valid_until"), membership.valid_until)
+                if end <= start:
+                    raise self.at.error(
+                        (*path, "valid_until"), "valid_until must be after valid_from"
+                    )
                 out.append(
                     MembershipEnded(
                         negotiation=neg,
@@ -537,7 +583,7 @@ class _Builder:
     def _clauses(self, out: list[Event]) -> None:
         data, neg = self.data, self.neg
         for i, clause in enumerate(data.clauses):
-            path = ("clauses", i)
+            path = self.here = ("clauses", i)
             self._check((*path, "id"), check_clause_id, clause.id)
             if clause.id in self.scales:
                 raise self.at.error((*path, "id"), f"duplicate clause id {clause.id!r}")
@@ -569,7 +615,7 @@ class _Builder:
         data, neg = self.data, self.neg
         ids: set[str] = set()
         for i, stance in enumerate(data.stances):
-            path = ("stances", i)
+            path = self.here = ("stances", i)
             self._unique(ids, (*path, "id"), stance.id, "stance")
             self._party((*path, "party"), stance.party)
             scale = self._clause((*path, "clause"), stance.clause)
@@ -598,12 +644,14 @@ class _Builder:
         data, neg = self.data, self.neg
         note_ids: set[str] = set()
         for i, note in enumerate(data.notes):
-            path = ("notes", i)
+            path = self.here = ("notes", i)
             self._unique(note_ids, (*path, "id"), note.id, "note")
             for j, party in enumerate(note.parties):
                 self._party((*path, "parties", j), party)
             valid_at, precision = self._time((*path, "valid"), note.valid)
             evidence: tuple[Evidence, ...] = ()
+            if note.quote is not None and note.source is None:
+                raise self.at.error((*path, "quote"), "a quote needs its source: add source")
             if note.source is not None:
                 evidence = (self._evidence(path, note.source, note.quote, True),)
             out.append(
@@ -620,6 +668,7 @@ class _Builder:
             )
 
     def _statement(self, path: Path_, statement: StatementSpec, seen: set[str]) -> Iterator[Event]:
+        self.here = path
         self._unique(seen, (*path, "id"), statement.id, "statement")
         if not statement.signatories:
             raise self.at.error((*path, "signatories"), "a joint statement needs signatories")
@@ -646,6 +695,7 @@ class _Builder:
         clauses: set[str] = set()
         for j, position in enumerate(statement.positions):
             where: Path_ = (*path, "positions", j)
+            self.here = where
             scale = self._clause((*where, "clause"), position.clause)
             self._unique(clauses, (*where, "clause"), position.clause, "position clause")
             self._unit((*where, "confidence"), position.confidence)

@@ -52,13 +52,18 @@ __all__ = [
 
 @attrs.frozen(kw_only=True)
 class RecordedEvent:
-    """An event as the store holds it: with its position, stream, version and record time."""
+    """An event as the store holds it: with its position, stream, version and record time.
+
+    ``hash`` is the row's link in the log's hash chain (``None`` for records
+    read from a file that did not carry it).
+    """
 
     position: int
     recorded_at: datetime
     stream: str
     version: int
     event: Event
+    hash: str | None = None
 
 
 @attrs.frozen(kw_only=True)

@@ -114,6 +114,7 @@ def _record(row: Any, decode: Callable[[Any], Event] = _decode) -> RecordedEvent
         stream=row.stream,
         version=row.version,
         event=decode(row),
+        hash=row.hash,
     )
 
 
@@ -386,6 +387,7 @@ class SqlEventStore:
         *,
         check_stored: bool,
         recorded_at: Sequence[int] | None = None,
+        hashes: Sequence[str | None] | None = None,
     ) -> list[RecordedEvent]:
         try:
             with self._writing() as conn:
@@ -396,6 +398,7 @@ class SqlEventStore:
                     expected,
                     versions=self._versions,
                     recorded_at=recorded_at,
+                    hashes=hashes,
                 )
                 records = append.run(check_stored=check_stored)
             self._versions = append.versions
@@ -424,8 +427,11 @@ class SqlEventStore:
                 )
         batch = [r.event for r in records]
         payloads = [codec.encode(e) for e in batch]
+        hashes = [r.hash for r in records]
         with self._lock:
-            return self._append_once(batch, payloads, {}, check_stored=True, recorded_at=times)
+            return self._append_once(
+                batch, payloads, {}, check_stored=True, recorded_at=times, hashes=hashes
+            )
 
     # -- reading --------------------------------------------------------------
 
@@ -528,6 +534,7 @@ class SqlEventStore:
                 retracting.c.type.label("r_type"),
                 retracting.c.schema_version.label("r_schema_version"),
                 retracting.c.payload.label("r_payload"),
+                retracting.c.hash.label("r_hash"),
             )
             .select_from(cell_entries)
             .join(events, events.c.position == cell_entries.c.position)
@@ -554,6 +561,7 @@ class SqlEventStore:
                     stream=row.r_stream,
                     version=row.r_version,
                     event=codec.decode(row.r_type, row.r_schema_version, row.r_payload),
+                    hash=row.r_hash,
                 ),
             )
             for row in rows
@@ -688,6 +696,33 @@ def _check_cells_and_retractions(
         raise ChainBrokenError(0, "the retraction index does not match the events")
 
 
+def _index_entries(
+    event_: Event,
+    row: Mapping[str, Any],
+    versions: _Versions,
+    new_cells: dict[tuple[str, str, str], None],
+) -> list[dict[str, Any]]:
+    """The cell entries of one new event, bumping each cell's version (and noting new cells)."""
+    entries = []
+    for party in _cell_parties(event_):
+        key = (row["negotiation"], party, row["clause"] or "")
+        if versions.cells[key] == 0:
+            new_cells[key] = None
+        versions.cells[key] += 1
+        entries.append(
+            {
+                "negotiation": key[0],
+                "party": party,
+                "clause": key[2],
+                "version": versions.cells[key],
+                "valid_at": row["valid_at"],
+                "position": row["position"],
+                "withdrawn": isinstance(event_, StanceWithdrawn),
+            }
+        )
+    return entries
+
+
 class _Append:
     """One append, inside the writers' lock: check, number, chain, insert."""
 
@@ -700,16 +735,20 @@ class _Append:
         *,
         versions: _Versions | None,
         recorded_at: Sequence[int] | None = None,
+        hashes: Sequence[str | None] | None = None,
     ) -> None:
         self.conn = conn
         self.batch = batch
         self.payloads = payloads
         self.expected = expected
         self.recorded_at = recorded_at  # given only by restore(), into an empty log
+        self.hashes = hashes  # the exported chain a restore must reproduce, where known
         self.versions = versions or _Versions(-1)
 
     def run(self, *, check_stored: bool) -> list[RecordedEvent]:
         head = self._head()
+        if self.recorded_at is not None and head.position != 0:
+            raise StoreError("a log can be restored only into an empty store")
         if self.versions.position != head.position:  # another writer came in: start afresh
             self.versions = _Versions(head.position)
         versions = self.versions
@@ -740,8 +779,6 @@ class _Append:
 
         recorded = max(now_micros(), head.recorded_at + 1)
         given = self.recorded_at
-        if given is not None and head.position != 0:
-            raise StoreError("a log can be restored only into an empty store")
         rows: list[dict[str, Any]] = []
         entry_rows: list[dict[str, Any]] = []
         new_cells: dict[tuple[str, str, str], None] = {}
@@ -770,33 +807,24 @@ class _Append:
             }
             previous = row["hash"] = _chain(previous, row)
             rows.append(row)
-            for cell_party in _cell_parties(event_):
-                key = (event_.negotiation, cell_party, clause or "")
-                if versions.cells[key] == 0:
-                    new_cells[key] = None
-                versions.cells[key] += 1
-                entry_rows.append(
-                    {
-                        "negotiation": key[0],
-                        "party": cell_party,
-                        "clause": key[2],
-                        "version": versions.cells[key],
-                        "valid_at": row["valid_at"],
-                        "position": position,
-                        "withdrawn": isinstance(event_, StanceWithdrawn),
-                    }
-                )
+            entry_rows += _index_entries(event_, row, versions, new_cells)
             if isinstance(event_, StanceRetracted):
                 target = retracted[event_.retracted]
                 if target is None:  # retracts an event earlier in this same batch
                     target = next(r["position"] for r in rows if r["event_id"] == event_.retracted)
                 retraction_rows.append({"retracted": target, "position": position})
+            if self.hashes is not None and self.hashes[index] not in (None, row["hash"]):
+                raise StoreError(
+                    f"event {index + 1} of the restore does not continue the exported hash "
+                    "chain: the export was altered, or an event before it is missing"
+                )
             records[event_.event_id] = RecordedEvent(
                 position=position,
                 recorded_at=from_micros(row["recorded_at"]),
                 stream=stream,
                 version=version,
                 event=event_,
+                hash=row["hash"],
             )
         self._insert(rows, entry_rows, list(new_cells), retraction_rows)
         versions.position = position
