@@ -93,6 +93,8 @@ retractions = Table(
     metadata,
     Column("retracted", _Position, primary_key=True),
     Column("position", _Position, nullable=False),
+    # The as-of query asks for the first retraction to know whether to probe at all.
+    Index("retractions_position", "position"),
 )
 
 store_info = Table(

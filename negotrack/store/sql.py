@@ -489,35 +489,42 @@ class SqlEventStore:
         """
         known = _NO_LIMIT if known_position is None else known_position
         entry = cell_entries.alias("entry")
-        retraction = retractions.alias("retraction")
-        latest = (
-            select(entry.c.position)
-            .where(
-                entry.c.negotiation == cells.c.negotiation,
-                entry.c.party == cells.c.party,
-                entry.c.clause == cells.c.clause,
-                entry.c.valid_at <= to_micros(as_of),
-                entry.c.position <= known,
-                ~exists().where(
-                    retraction.c.retracted == entry.c.position,
-                    retraction.c.position <= known,
-                ),
-            )
-            .order_by(entry.c.valid_at.desc(), entry.c.position.desc())
-            .limit(1)
-            .scalar_subquery()
-        )
-        chosen = (
-            select(cells.c.party, latest.label("position"))
-            .where(cells.c.negotiation == negotiation)
-            .subquery()
-        )
-        query = (
-            select(chosen.c.party, *_ROW_COLUMNS)
-            .join_from(chosen, events, events.c.position == chosen.c.position)
-            .order_by(events.c.position)
-        )
+        conditions = [
+            entry.c.negotiation == cells.c.negotiation,
+            entry.c.party == cells.c.party,
+            entry.c.clause == cells.c.clause,
+            entry.c.valid_at <= to_micros(as_of),
+            entry.c.position <= known,
+        ]
         with self._connect() as conn:
+            # The retraction probe runs for every entry the seek walks past; when
+            # no retraction is known at all (the common case) it is left out.
+            first_retraction = conn.execute(select(func.min(retractions.c.position))).scalar()
+            if first_retraction is not None and first_retraction <= known:
+                retraction = retractions.alias("retraction")
+                conditions.append(
+                    ~exists().where(
+                        retraction.c.retracted == entry.c.position,
+                        retraction.c.position <= known,
+                    )
+                )
+            latest = (
+                select(entry.c.position)
+                .where(*conditions)
+                .order_by(entry.c.valid_at.desc(), entry.c.position.desc())
+                .limit(1)
+                .scalar_subquery()
+            )
+            chosen = (
+                select(cells.c.party, latest.label("position"))
+                .where(cells.c.negotiation == negotiation)
+                .subquery()
+            )
+            query = (
+                select(chosen.c.party, *_ROW_COLUMNS)
+                .join_from(chosen, events, events.c.position == chosen.c.position)
+                .order_by(events.c.position)
+            )
             for row in conn.execute(query):
                 yield CellEntry(party=row.party, record=_record(row, self._decoded))
 
