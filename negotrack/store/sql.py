@@ -144,35 +144,37 @@ class _DecodedEvents:
         return found
 
 
+_CHAINED = (
+    "position",
+    "event_id",
+    "stream",
+    "version",
+    "type",
+    "schema_version",
+    "negotiation",
+    "party",
+    "clause",
+    "valid_at",
+    "recorded_at",
+    "payload",
+)
+
+
 def _chain(previous: str, row: Mapping[str, Any] | Any) -> str:
     """The hash of a row: every column that a query or a decoder trusts, and the previous hash.
 
-    The fields are encoded as a JSON array, so no value can pass for a
-    separator (ids and payloads may contain any character).
+    Each field is written with its length (``~`` for NULL), so no value can pass
+    for a boundary between fields, whatever characters ids and payloads hold.
     """
-    text = json.dumps(
-        [previous]
-        + [
-            row[key]
-            for key in (
-                "position",
-                "event_id",
-                "stream",
-                "version",
-                "type",
-                "schema_version",
-                "negotiation",
-                "party",
-                "clause",
-                "valid_at",
-                "recorded_at",
-                "payload",
-            )
-        ],
-        ensure_ascii=False,
-        separators=(",", ":"),
-    )
-    return hashlib.sha256(text.encode()).hexdigest()
+    parts = [previous]
+    for key in _CHAINED:
+        value = row[key]
+        if value is None:
+            parts.append("~")
+        else:
+            text = str(value)
+            parts.append(f"{len(text)}:{text}")
+    return hashlib.sha256("".join(parts).encode()).hexdigest()
 
 
 def _party_clause(event: Event) -> tuple[str | None, str | None]:
