@@ -310,3 +310,20 @@ class TestRetractionRules:
         expected = {cell_stream(NEGOTIATION, "GB", "territory"): 0}
         first = tracker.append([event], expected_versions=expected)
         assert tracker.append([event], expected_versions=expected) == first
+
+
+class TestDecodedCache:
+    """The read cache returns the same events, and a size of 0 turns it off."""
+
+    @pytest.mark.parametrize("size", [0, 1, 2, 1000])
+    def test_any_cache_size_gives_the_same_answers(self, size: int) -> None:
+        """Matrices are identical whatever the cache holds, and a cache never outgrows its size."""
+        store = SqlEventStore("sqlite://", decoded_cache=size)
+        tracker = negotrack.Tracker(store)
+        neg = open_test_negotiation(tracker)
+        for i, party in enumerate(["GB", "FR", "UA", "eu"]):
+            neg.record_stance(party, "territory", "oppose", valid_at=day(i))
+        first = neg.matrix(day(9))
+        assert neg.matrix(day(9)) == first
+        assert len(store._decoded._events) <= size
+        tracker.close()

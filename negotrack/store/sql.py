@@ -133,12 +133,14 @@ class _DecodedEvents:
         self._lock = threading.Lock()
 
     def __call__(self, row: Any) -> Event:
+        if self._size <= 0:
+            return _decode(row)
         found = self._events.get(row.hash)
         if found is None:
             found = _decode(row)
             with self._lock:
                 if len(self._events) >= self._size:  # drop the older half, oldest first
-                    for key in list(itertools.islice(self._events, self._size // 2)):
+                    for key in list(itertools.islice(self._events, max(1, self._size // 2))):
                         del self._events[key]
                 self._events[row.hash] = found
         return found
