@@ -1,4 +1,4 @@
-"""Sphinx configuration: the Markdown pages of docs/ (MyST) and the API reference from docstrings."""
+"""Sphinx configuration: the Markdown pages of docs/ (MyST) and the API reference."""
 
 from importlib.metadata import version as _version
 
