@@ -261,10 +261,9 @@ class Tracker:
     def _refresh(self) -> None:
         """Learn the declarations appended (by anyone) since the last refresh."""
         types = ("NegotiationOpened", *REGISTRY_TYPES)
-        for record in self.store.events_of_types(None, types):
-            if record.position > self._registry_position:
-                self._registry.learn(record.event)
-                self._registry_position = record.position
+        for record in self.store.events_of_types(None, types, after=self._registry_position):
+            self._registry.learn(record.event)
+            self._registry_position = record.position
 
     def _scale(self, negotiation: str, clause: str) -> IntervalScale | None:
         """The clause's interval scale (``None``: the ordinal scale)."""

@@ -578,9 +578,15 @@ class SqlEventStore:
             for row in rows
         ]
 
-    def events_of_types(self, negotiation: str | None, types: Sequence[str]) -> list[RecordedEvent]:
-        """The events of the given types (of one negotiation, or all), in position order."""
-        query = select(*_ROW_COLUMNS).where(events.c.type.in_(types)).order_by(events.c.position)
+    def events_of_types(
+        self, negotiation: str | None, types: Sequence[str], *, after: int = 0
+    ) -> list[RecordedEvent]:
+        """The events of the given types (of one negotiation, or all) after a position, in order."""
+        query = (
+            select(*_ROW_COLUMNS)
+            .where(events.c.type.in_(types), events.c.position > after)
+            .order_by(events.c.position)
+        )
         if negotiation is not None:
             query = query.where(events.c.negotiation == negotiation)
         with self._connect() as conn:
