@@ -476,12 +476,20 @@ class SqlEventStore:
             )
 
     def position_known_at(self, known_at: datetime) -> int:
-        """The newest position recorded at or before ``known_at`` (0 if none)."""
-        query = select(func.coalesce(func.max(events.c.position), 0)).where(
-            events.c.recorded_at <= to_micros(known_at)
+        """The newest position recorded at or before ``known_at`` (0 if none).
+
+        Record times increase with the position, so the newest row by record
+        time is the newest by position: one seek down the ``recorded_at`` index,
+        where ``MAX(position)`` would scan every row recorded before ``known_at``.
+        """
+        query = (
+            select(events.c.position)
+            .where(events.c.recorded_at <= to_micros(known_at))
+            .order_by(events.c.recorded_at.desc())
+            .limit(1)
         )
         with self._connect() as conn:
-            return int(conn.execute(query).scalar_one())
+            return int(conn.execute(query).scalar() or 0)
 
     def matrix_entries(
         self, negotiation: str, as_of: datetime, known_position: int | None
