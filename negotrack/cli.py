@@ -302,6 +302,10 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     try:
         with negotrack.open(url) as tracker:
             _run(args, tracker, stream)
+    except BrokenPipeError:
+        # The reader (e.g. `| head`) left early: not an error of ours.  Point
+        # stdout at devnull so the interpreter's final flush stays quiet.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     except (NegotrackError, OSError, SQLAlchemyError) as exc:
         # Our errors say what and where; a file or a database failing under us
         # (a full disk, a server gone) gets its first line, not a traceback.
@@ -310,10 +314,6 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         sys.stderr.write(f"negotrack: error: {message}\n")
         return EXIT_ERROR
-    except BrokenPipeError:
-        # The reader (e.g. `| head`) left early: not an error of ours.  Point
-        # stdout at devnull so the interpreter's final flush stays quiet.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
 

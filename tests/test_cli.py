@@ -217,3 +217,14 @@ class TestMoreErrors:
         assert status == 1
         assert err.startswith("negotrack: error: ")
         assert err.count("\n") == 1
+
+
+def test_closed_pipe_is_not_an_error(tmp_path: Path) -> None:
+    """`negotrack export | head -1` ends quietly when the reader leaves early."""
+    db = f"sqlite:///{tmp_path / 'x.db'}"
+    assert run("import", str(GENEVA), "--db", db)[0] == 0
+    # The export (~70 kB) outgrows the pipe's buffer, so the writer meets the closed end.
+    command = f"{sys.executable} -m negotrack.cli export --db {db} | head -1"
+    result = subprocess.run(command, shell=True, capture_output=True, text=True, check=False)  # noqa: S602
+    assert result.stdout.startswith('{"negotrack_log": 1')
+    assert result.stderr == ""
