@@ -54,6 +54,7 @@ import random
 import shutil
 import sqlite3
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -66,7 +67,6 @@ from importlib import metadata
 from typing import Any
 
 import negotrack
-from negotrack import codec
 from negotrack.events import ClauseTabled, Event, PartyRegistered, StanceRecorded
 from negotrack.model import Evidence, Ordinal, PartyKind, Source
 from negotrack.projections.matrix import project_matrix
@@ -359,10 +359,31 @@ def dumps(payload: dict[str, Any]) -> str:
     return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def check_payloads(wl: Workload) -> None:
-    """The floor must write the very rows negotrack writes, or the ratio means nothing."""
-    for s in wl.stances[:50]:
-        expect(dumps(floor_payload(s)), codec.encode(stance_event(s)), "floor payload")
+def check_same_rows(wl: Workload, work_dir: str) -> list[str]:
+    """Warnings if the floor would not write the very rows negotrack writes.
+
+    negotrack appends a few events; the floor's payload text and hash chain are
+    then recomputed from the stored columns and compared.  A difference does not
+    stop the run (negotrack's answers are still checked), but the append ratios
+    then compare unequal work, so the report says so.
+    """
+    path = os.path.join(work_dir, "same-rows.sqlite")
+    tracker = nt_open_fresh(f"sqlite:///{path}", registration_events(wl))
+    tracker.append([stance_event(s) for s in wl.stances[:20]])
+    tracker.close()
+    conn = sqlite3.connect(path)
+    rows = conn.execute(f"SELECT {EVENT_COLUMNS} FROM events ORDER BY position").fetchall()
+    conn.close()
+    remove_db(path)
+    payloads = {s.event_id: dumps(floor_payload(s)) for s in wl.stances[:20]}
+    warnings, previous = [], GENESIS
+    for row in rows:
+        if row[1] in payloads and payloads[row[1]] != row[11]:
+            warnings.append("the floor's JSON payload differs from negotrack's")
+        if chain(previous, row[:12]) != row[12]:
+            warnings.append("the floor's hash chain differs from negotrack's")
+        previous = row[12]
+    return sorted(set(warnings))
 
 
 # ---------------------------------------------------------------------------
@@ -412,6 +433,8 @@ class Result:
     peer: str | None
     peak_bytes: int | None
     note: str
+    other_cpu: float | None = None
+    """CPU used by other processes while the case was timed, in CPUs (1.0: one whole CPU)."""
 
     @property
     def median(self) -> float:
@@ -435,6 +458,7 @@ class Bench:
     def run(self, case: Case) -> Result:
         loops = self._calibrate(case) if case.unit == "query" else 1
         times = []
+        machine, own, wall = busy_seconds(), own_seconds(), time.perf_counter()
         for _rep in range(case.repeat or self.repeat):
             ctx = case.setup()
             gc.collect()
@@ -446,6 +470,13 @@ class Bench:
             del out
             case.teardown(ctx)
             times.append(elapsed)
+        other = None
+        machine_after = busy_seconds()
+        if machine is not None and machine_after is not None:
+            # Another process on the machine (a test run, say) slows the case down:
+            # record how much CPU the others took meanwhile (jiffy resolution).
+            others = (machine_after - machine) - (own_seconds() - own)
+            other = max(0.0, others) / (time.perf_counter() - wall)
         peak = self._peak(case) if self.memory else None
         if self.profile_dir and case.system.startswith("negotrack"):
             self._profile(case)
@@ -461,6 +492,7 @@ class Bench:
             case.peer,
             peak,
             case.note,
+            other,
         )
         self.results[case.case_id] = result
         spread = " ".join(f"{t:.4g}" for t in times)
@@ -702,6 +734,7 @@ READ_PAGE = (
     "SELECT position, type, party, clause, valid_at, payload FROM events "
     "WHERE position > ? ORDER BY position LIMIT ?"
 )
+DISTURBED = 0.25  # other processes' CPU share above which a case is flagged as disturbed
 PAGE = 2_000  # rows per page when reading the whole log, as negotrack's read() does
 
 
@@ -710,9 +743,16 @@ def now_us() -> int:
 
 
 def chain(previous: str, values: Sequence[Any]) -> str:
-    """sha256 over the row's columns and the previous hash: the same work as negotrack's chain."""
-    text = "\x1f".join("" if v is None else str(v) for v in values)
-    return hashlib.sha256(f"{previous}\x1e{text}".encode()).hexdigest()
+    """sha256 of the previous hash and the row's columns, each prefixed by its length ("~" for
+    NULL): negotrack's encoding, which check_same_rows compares on rows negotrack stored."""
+    parts = [previous]
+    for value in values:
+        if value is None:
+            parts.append("~")
+        else:
+            text = str(value)
+            parts.append(f"{len(text)}:{text}")
+    return hashlib.sha256("".join(parts).encode()).hexdigest()
 
 
 @dataclass
@@ -1304,17 +1344,31 @@ class Backend:
     tracker: Tracker
     floor: RawConn
     floor_known_at_us: int  # the floor's record time of the known_at event
+    cold: Tracker  # the same database without the store's decoded-event cache
 
     @property
     def negotiation(self) -> Negotiation:
         return self.tracker.negotiation(NEGOTIATION)
 
+    @property
+    def cold_negotiation(self) -> Negotiation:
+        return self.cold.negotiation(NEGOTIATION)
+
+    def close(self) -> None:
+        self.tracker.close()
+        self.cold.close()
+        self.floor.close()
+
 
 def open_backend(name: str, prefix: str, url: str, floor: RawConn, wl: Workload) -> Backend:
+    # The store keeps decoded events (keyed by row hash) for reads, so a query
+    # repeated on the default store is "warm": it skips decoding.  The "cold"
+    # tracker has no such cache, so every call decodes what it returns.
     tracker = negotrack.open(url)
+    cold = Tracker(SqlEventStore(url, create=False, decoded_cache=0))
     known_id = wl.stances[wl.known_index].event_id
     known = floor.query("SELECT recorded_at FROM events WHERE event_id = ?", (known_id,))
-    return Backend(name, prefix, tracker, floor, int(known[0][0]))
+    return Backend(name, prefix, tracker, floor, int(known[0][0]), cold)
 
 
 def nt_known_at(backend: Backend, wl: Workload) -> datetime:
@@ -1336,6 +1390,8 @@ MATRIX_IDS = {
     "peer_get": "f",
     "matrix": "g",
     "known": "h",
+    "matrix_cold": "i",
+    "known_cold": "j",
 }
 HISTORY_IDS = {
     "history_floor": "a",
@@ -1343,6 +1399,8 @@ HISTORY_IDS = {
     "history": "c",
     "diff_floor": "d",
     "diff": "e",
+    "history_cold": "f",
+    "diff_cold": "g",
 }
 GROUP_OF_BACKEND = {"sqlite": ("2", "3"), "postgresql": ("6", "7")}
 
@@ -1434,6 +1492,24 @@ def query_cases(run: Run, backend: Backend, with_peer: bool) -> dict[str, str]:
         check=lambda m, ctx: check_matrix(m, ctx, expected_known),
         floor=(got["known_floor"],),
     )
+    cold = backend.cold_negotiation
+    add(
+        "matrix_cold",
+        nt,
+        "matrix(as_of=T), cold: no decoded cache",
+        lambda _: cold.matrix(as_of),
+        check=check_matrix,
+        floor=tuple(got[k] for k in ("max_join", "window", "seek")),
+        peer=got.get("peer_get"),
+    )
+    add(
+        "known_cold",
+        nt,
+        "matrix(as_of=T, known_at=K), cold",
+        lambda _: cold.matrix(as_of, known_at=known_at),
+        check=lambda m, ctx: check_matrix(m, ctx, expected_known),
+        floor=(got["known_floor"],),
+    )
     return got
 
 
@@ -1498,6 +1574,26 @@ def history_cases(run: Run, backend: Backend, with_peer: bool) -> dict[str, str]
         nt,
         "diff(from_, to)",
         lambda _: neg.diff(from_, to),
+        wl.cells,
+        check=lambda d, _: expect({(m.party, m.clause) for m in d}, moves, "negotrack diff"),
+        floor=(got["diff_floor"],),
+    )
+    cold = backend.cold_negotiation
+    add(
+        "history_cold",
+        nt,
+        "history(party, clause), cold",
+        lambda _: cold.history(*cell),
+        len(history),
+        check=lambda h, _: expect([e.event_id for e in h], history, "negotrack history"),
+        floor=(got["history_floor"],),
+        peer=got.get("history_peer"),
+    )
+    add(
+        "diff_cold",
+        nt,
+        "diff(from_, to), cold",
+        lambda _: cold.diff(from_, to),
         wl.cells,
         check=lambda d, _: expect({(m.party, m.clause) for m in d}, moves, "negotrack diff"),
         floor=(got["diff_floor"],),
@@ -1613,8 +1709,7 @@ def scale_cases(run: Run) -> None:
     try:
         run.scale_kinds = query_scale(scaled, backend)
     finally:
-        backend.tracker.close()
-        conn.close()
+        backend.close()
 
 
 def query_scale(run: Run, backend: Backend) -> dict[str, str]:
@@ -1623,7 +1718,7 @@ def query_scale(run: Run, backend: Backend) -> dict[str, str]:
     expected, expected_known = wl.expected_matrix(), wl.expected_matrix(known=True)
     history = wl.expected_history()
     cells = len(expected)
-    neg = backend.negotiation
+    neg, cold = backend.negotiation, backend.cold_negotiation
     as_of, known_at = at(wl.as_of_us), nt_known_at(backend, wl)
     n = f"{wl.n:,}"
     got: dict[str, str] = {}
@@ -1733,6 +1828,45 @@ def query_scale(run: Run, backend: Backend) -> dict[str, str]:
                 floor=("5g",),
             ),
         ),
+        (
+            "matrix_cold",
+            Case(
+                "5i",
+                "negotrack/sqlite",
+                f"matrix(as_of=T), cold, N={n}",
+                lambda _: cold.matrix(as_of),
+                cells,
+                "query",
+                check=lambda m, _: expect_cells(matrix_cells(m), expected, "matrix"),
+                floor=("5a", "5b", "5c"),
+            ),
+        ),
+        (
+            "known_cold",
+            Case(
+                "5j",
+                "negotrack/sqlite",
+                f"matrix(as_of=T, known_at=K), cold, N={n}",
+                lambda _: cold.matrix(as_of, known_at=known_at),
+                cells,
+                "query",
+                check=lambda m, _: expect_cells(matrix_cells(m), expected_known, "known matrix"),
+                floor=("5d",),
+            ),
+        ),
+        (
+            "history_cold",
+            Case(
+                "5k",
+                "negotrack/sqlite",
+                f"history(party, clause), cold, N={n}",
+                lambda _: cold.history(*wl.history_cell),
+                len(history),
+                "query",
+                check=lambda h, _: expect([e.event_id for e in h], history, "history"),
+                floor=("5g",),
+            ),
+        ),
     ]
     for kind, case in cases:
         bench.run(case)
@@ -1762,6 +1896,55 @@ def cpu_times() -> list[int] | None:
             return [int(x) for x in f.readline().split()[1:9]]
     except (OSError, ValueError):
         return None
+
+
+def busy_seconds() -> float | None:
+    """CPU seconds the whole machine spent busy so far (all CPUs), from /proc/stat."""
+    jiffies = cpu_times()
+    if jiffies is None:
+        return None
+    return (sum(jiffies) - jiffies[3] - jiffies[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def own_seconds() -> float:
+    t = os.times()
+    return t.user + t.system
+
+
+def negotrack_source() -> str:
+    """The revision of negotrack's checkout, marked when negotrack/ has uncommitted changes."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(negotrack.__file__)))
+    git = shutil.which("git")
+    if git is None:
+        return "unknown (no git)"
+    try:
+        # Fixed arguments, no shell: git itself is what the noqa is about.
+        head = subprocess.run(  # noqa: S603
+            [git, "-C", root, "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(  # noqa: S603
+            [git, "-C", root, "status", "--porcelain", "--", "negotrack"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown (not a git checkout)"
+    return head + (" + uncommitted changes in negotrack/" if dirty else "")
+
+
+def source_digest() -> str:
+    """A digest of negotrack's sources, to notice a change on disk during a run."""
+    root = os.path.dirname(os.path.abspath(negotrack.__file__))
+    digest = hashlib.sha256()
+    for folder, _, files in sorted(os.walk(root)):
+        for name in sorted(f for f in files if f.endswith(".py")):
+            with open(os.path.join(folder, name), "rb") as f:
+                digest.update(name.encode() + f.read())
+    return digest.hexdigest()
 
 
 def cpu_summary(before: list[int] | None, after: list[int] | None) -> str:
@@ -1832,25 +2015,36 @@ RATIOS = (
     ("PostgreSQL bulk import: negotrack / raw psycopg", "1n", "1m"),
     ("matrix: negotrack / raw per-cell seek", "2g", "2c"),
     ("matrix: negotrack / raw per-cell seek + json.loads", "2g", "2d"),
+    ("matrix: negotrack cold / warm (decoding every cell)", "2i", "2g"),
+    ("matrix: negotrack cold / raw per-cell seek + json.loads", "2i", "2d"),
     ("matrix: raw MAX() join / raw per-cell seek", "2a", "2c"),
     ("known_at: negotrack / raw per-cell seek with known_at", "2h", "2e"),
+    ("known_at: negotrack cold / raw per-cell seek with known_at", "2j", "2e"),
     ("known_at: negotrack known_at / negotrack plain as-of", "2h", "2g"),
     ("history: negotrack / raw + json.loads", "3c", "3a"),
+    ("history: negotrack cold / raw + json.loads", "3f", "3a"),
     ("diff: negotrack / raw", "3e", "3d"),
+    ("diff: negotrack cold / raw", "3g", "3d"),
     ("replay: negotrack / raw", "4c", "4a"),
     ("replay: negotrack / eventsourcing", "4c", "4b"),
     ("PostgreSQL matrix: negotrack / raw per-cell seek", "6g", "6c"),
+    ("PostgreSQL matrix: negotrack cold / raw per-cell seek", "6i", "6c"),
     ("PostgreSQL known_at: negotrack / raw", "6h", "6e"),
     ("PostgreSQL history: negotrack / raw", "7c", "7a"),
+    ("PostgreSQL history: negotrack cold / raw", "7f", "7a"),
     ("PostgreSQL replay: negotrack / raw", "4e", "4d"),
     ("scale: negotrack matrix, large / default log", "5e", "2g"),
+    ("scale: negotrack matrix cold, large / default log", "5i", "2i"),
     ("scale: raw per-cell seek, large / default log", "5c", "2c"),
     ("scale: raw MAX() join, large / default log", "5a", "2a"),
     ("scale: raw window function, large / default log", "5b", "2b"),
-    ("scale: negotrack known_at, large / default log", "5f", "2h"),
-    ("scale: raw known_at seek, large / default log", "5d", "2e"),
     ("scale: negotrack matrix / raw per-cell seek, large log", "5e", "5c"),
+    ("scale: negotrack known_at, large / default log", "5f", "2h"),
+    ("scale: negotrack known_at cold, large / default log", "5j", "2j"),
+    ("scale: raw known_at seek, large / default log", "5d", "2e"),
+    ("scale: negotrack known_at / plain as-of, large log", "5f", "5e"),
     ("scale: negotrack history, large / default log", "5h", "3c"),
+    ("scale: negotrack history cold, large / default log", "5k", "3f"),
     ("scale: raw history, large / default log", "5g", "3a"),
 )
 
@@ -1920,30 +2114,38 @@ def evaluate_targets(results: dict[str, Result], kinds: dict[str, dict[str, str]
         lambda v: v <= t.BULK_VS_FLOOR,
         lambda v: f"{v:.2f}x",
     )
-    sq = kinds.get("sqlite", {})
-    matrix = r(sq.get("matrix", ""))
-    add(
-        "matrix vs best raw SQL as-of",
-        f"<= {t.MATRIX_VS_FLOOR}x",
-        ratio(matrix, floor_of(results, matrix) if matrix else None),
-        lambda v: v <= t.MATRIX_VS_FLOOR,
-        lambda v: f"{v:.2f}x",
-    )
-    sc = kinds.get("scale", {})
-    add(
-        "matrix at scale vs at the default size",
-        f"<= {t.MATRIX_GROWTH}x",
-        ratio(r(sc.get("matrix", "")), matrix),
-        lambda v: v <= t.MATRIX_GROWTH,
-        lambda v: f"{v:.2f}x",
-    )
-    add(
-        "known_at view vs plain as-of",
-        f"<= {t.KNOWN_VS_PLAIN}x",
-        ratio(r(sq.get("known", "")), matrix),
-        lambda v: v <= t.KNOWN_VS_PLAIN,
-        lambda v: f"{v:.2f}x",
-    )
+    sq, sc = kinds.get("sqlite", {}), kinds.get("scale", {})
+
+    def times(value: float) -> str:
+        return f"{value:.2f}x"
+
+    # The store caches decoded events, so a repeated matrix is "warm"; "cold" is a
+    # store without the cache (every call decodes).  Both are shown.
+    for kind, what in (("matrix", "warm"), ("matrix_cold", "cold")):
+        matrix = r(sq.get(kind, ""))
+        add(
+            f"matrix ({what}) vs best raw SQL as-of",
+            f"<= {t.MATRIX_VS_FLOOR}x",
+            ratio(matrix, floor_of(results, matrix) if matrix else None),
+            lambda v: v <= t.MATRIX_VS_FLOOR,
+            times,
+        )
+    for kind, what in (("matrix", "warm"), ("matrix_cold", "cold")):
+        add(
+            f"matrix ({what}) at scale vs at the default size",
+            f"<= {t.MATRIX_GROWTH}x",
+            ratio(r(sc.get(kind, "")), r(sq.get(kind, ""))),
+            lambda v: v <= t.MATRIX_GROWTH,
+            times,
+        )
+    for where, found in (("default size", sq), ("scale", sc)):
+        add(
+            f"known_at view vs plain as-of (warm), {where}",
+            f"<= {t.KNOWN_VS_PLAIN}x",
+            ratio(r(found.get("known", "")), r(found.get("matrix", ""))),
+            lambda v: v <= t.KNOWN_VS_PLAIN,
+            times,
+        )
     replay = r("4c")
     add(
         "full replay rate (SQLite)",
@@ -1952,7 +2154,12 @@ def evaluate_targets(results: dict[str, Result], kinds: dict[str, dict[str, str]
         lambda v: v >= t.REPLAY_RATE,
         lambda v: f"{v:,.0f} ev/s",
     )
-    for kind, what in (("matrix", "matrix"), ("history", "history, per returned entry")):
+    for kind, what in (
+        ("matrix", "matrix"),
+        ("matrix_cold", "matrix (cold)"),
+        ("history", "history, per returned entry"),
+        ("history_cold", "history (cold), per returned entry"),
+    ):
         small, large = r(sq.get(kind, "")), r(sc.get(kind, ""))
         growth = None
         if small and large and small.peak_bytes and large.peak_bytes:
@@ -2253,8 +2460,7 @@ def run_all(run: Run) -> dict[str, dict[str, str]]:
         replay_cases(run, backends)
     finally:
         for backend in backends:
-            backend.tracker.close()
-            backend.floor.close()
+            backend.close()
         if run.es_app is not None:
             run.es_app.close()
     if not args.skip_scale:
@@ -2269,6 +2475,8 @@ def run_all(run: Run) -> dict[str, dict[str, str]]:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     started = datetime.now(UTC)
+    revision, digest = negotrack_source(), source_digest()
+    own_before = own_seconds()
     cpu_before, load_before = cpu_times(), os.getloadavg()
     work_dir = tempfile.mkdtemp(prefix="negotrack-bench-", dir="/tmp")
     pg = PgSchemas(args.postgres) if args.postgres else None
@@ -2281,9 +2489,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         flush=True,
     )
     wl = make_workload(args.events, args.cells, args.batch, args.seed)
-    check_payloads(wl)
+    run_notes = check_same_rows(wl, work_dir)
     bench = Bench(args.repeat, args.min_time, not args.skip_memory, args.profile)
     run = Run(args, wl, bench, work_dir, pg)
+    run.notes += [f"WARNING: {w}: the append ratios compare unequal work" for w in run_notes]
     run.registration = registration_events(wl)
     run.events = [stance_event(s) for s in wl.stances]
     run.items = [floor_item(s) for s in wl.stances]
@@ -2296,6 +2505,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             pg.close()
 
     elapsed = (datetime.now(UTC) - started).total_seconds()
+    if source_digest() != digest:
+        run.notes.append(
+            "WARNING: negotrack's sources changed on disk during the run; the run used "
+            "the code imported at its start"
+        )
+    disturbed = [
+        f"{r.case_id} ({r.other_cpu:.2f})"
+        for r in bench.results.values()
+        if r.other_cpu is not None and r.other_cpu > DISTURBED
+    ]
+    if disturbed:
+        run.notes.append(
+            f"other processes used more than {DISTURBED} of a CPU while these cases were "
+            f"timed (CPUs used; on PostgreSQL this includes the server): {', '.join(disturbed)}"
+        )
     versions = package_versions()
     if pg_version:
         versions["PostgreSQL server"] = pg_version
@@ -2324,7 +2548,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         ),
         "started": started.isoformat(timespec="seconds"),
         "wall time": f"{elapsed:.0f} s",
+        "negotrack": f"{revision} (imported at the start of the run)",
         "cpu": cpu_summary(cpu_before, cpu_times()),
+        "own cpu": f"{own_seconds() - own_before:.0f} s of this process",
         "load avg": (f"{load_before[0]:.2f} at start, {os.getloadavg()[0]:.2f} at end (1 min)"),
     }
     targets = evaluate_targets(bench.results, kinds)
