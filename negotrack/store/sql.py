@@ -1,7 +1,7 @@
 """The event store on SQLAlchemy 2.x Core: SQLite (embedded default) or PostgreSQL.
 
 Writers are serialised: SQLite takes its write lock at ``BEGIN IMMEDIATE``,
-PostgreSQL a transaction-level advisory lock.  Under that lock an append reads
+PostgreSQL a transaction-level advisory lock keyed by the schema.  Under that lock an append reads
 the head of the log (position, record time, hash), checks expected versions,
 assigns the next positions and record times itself and commits.  Hence:
 
@@ -29,13 +29,13 @@ import attrs
 from sqlalchemy import (
     Connection,
     Engine,
+    bindparam,
     create_engine,
     event,
     exists,
     func,
     insert,
     inspect,
-    literal,
     select,
     tuple_,
 )
@@ -80,7 +80,6 @@ from negotrack.store.schema import (
 
 __all__ = ["SqlEventStore"]
 
-_PG_LOCK_KEY = 0x6E65676F74726B  # "negotrk": the advisory lock of the log's writers
 _CHUNK = 500  # ids per IN (...) list: well under every backend's parameter limit
 _PAGE = 2_000  # rows per page when streaming the log
 _GENESIS = "0" * 64
@@ -209,6 +208,13 @@ class _Head:
     hash: str
 
 
+_CELL_VERSION = select(func.coalesce(func.max(cell_entries.c.version), 0)).where(
+    cell_entries.c.negotiation == bindparam("negotiation"),
+    cell_entries.c.party == bindparam("party"),
+    cell_entries.c.clause == bindparam("clause"),
+)
+
+
 class _Versions:
     """Versions of streams and cells as of log position ``position``, read once each.
 
@@ -237,8 +243,16 @@ class _Versions:
             self.streams.update(dict.fromkeys(chunk, 0))
             self.streams.update({row[0]: row[1] for row in rows})
         wanted_cells = sorted(set(cell_keys) - self.cells.keys())
+        if conn.dialect.name == "sqlite":
+            # SQLite plans a row-value IN as a scan of the whole index; one seek
+            # per cell is far cheaper on a long log.
+            for negotiation, party, clause in wanted_cells:
+                self.cells[(negotiation, party, clause)] = conn.execute(
+                    _CELL_VERSION, {"negotiation": negotiation, "party": party, "clause": clause}
+                ).scalar_one()
+            return
         for chunk in _chunks(wanted_cells):
-            key = tuple_(cell_entries.c.negotiation, cell_entries.c.party, cell_entries.c.clause)
+            cell = tuple_(cell_entries.c.negotiation, cell_entries.c.party, cell_entries.c.clause)
             found: Any = conn.execute(
                 select(
                     cell_entries.c.negotiation,
@@ -246,7 +260,7 @@ class _Versions:
                     cell_entries.c.clause,
                     func.max(cell_entries.c.version),
                 )
-                .where(key.in_(chunk))
+                .where(cell.in_(chunk))
                 .group_by(cell_entries.c.negotiation, cell_entries.c.party, cell_entries.c.clause)
             )
             self.cells.update(dict.fromkeys(chunk, 0))
@@ -969,7 +983,11 @@ class _WriteTransaction:
         self._conn = conn
         self._tx = conn.begin()
         if self._store.dialect == "postgresql":
-            conn.execute(select(func.pg_advisory_xact_lock(literal(_PG_LOCK_KEY))))
+            # One advisory lock per schema: the writers of this log wait for each
+            # other until commit; readers and other schemas' logs never wait.
+            conn.exec_driver_sql(
+                "SELECT pg_advisory_xact_lock(hashtext('negotrack:' || current_schema()))"
+            )
         return conn
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
