@@ -28,10 +28,11 @@ from negotrack.model import (
     Role,
     Source,
     StanceValue,
-    check_aware,
     check_clause_id,
     check_negotiation_id,
     check_party_id,
+    validate_aware,
+    validate_unit,
 )
 
 __all__ = [
@@ -78,15 +79,6 @@ def _clause(_: object, __: attrs.Attribute[Any], value: str) -> None:
     check_clause_id(value)
 
 
-def _aware(_: object, attribute: attrs.Attribute[Any], value: datetime) -> None:
-    check_aware(attribute.name, value)
-
-
-def _unit(_: object, attribute: attrs.Attribute[Any], value: float | None) -> None:
-    if value is not None and not 0.0 <= value <= 1.0:
-        raise ValidationError(f"{attribute.name} must be between 0 and 1, got {value!r}")
-
-
 def _stance(_: object, __: attrs.Attribute[Any], value: object) -> None:
     # The scale itself is checked against the clause when the stance is recorded
     # (negotrack.tracker); here only the type is guarded.
@@ -128,7 +120,7 @@ class MembershipStarted(_Base):
     member: str = attrs.field(validator=_party)
     group: str = attrs.field(validator=_party)
     role: Role = Role.MEMBER
-    valid_at: datetime = attrs.field(validator=_aware)
+    valid_at: datetime = attrs.field(validator=validate_aware)
     precision: Precision = Precision.INSTANT
     note: str | None = None
 
@@ -139,7 +131,7 @@ class MembershipEnded(_Base):
 
     member: str = attrs.field(validator=_party)
     group: str = attrs.field(validator=_party)
-    valid_at: datetime = attrs.field(validator=_aware)
+    valid_at: datetime = attrs.field(validator=validate_aware)
     precision: Precision = Precision.INSTANT
     note: str | None = None
 
@@ -153,7 +145,7 @@ class ClauseTabled(_Base):
     topic: str | None = None
     text: str | None = None
     scale: IntervalScale | None = None
-    valid_at: datetime = attrs.field(validator=_aware)
+    valid_at: datetime = attrs.field(validator=validate_aware)
     precision: Precision = Precision.INSTANT
 
 
@@ -163,7 +155,7 @@ class ClauseAmended(_Base):
 
     clause: str = attrs.field(validator=_clause)
     text: str
-    valid_at: datetime = attrs.field(validator=_aware)
+    valid_at: datetime = attrs.field(validator=validate_aware)
     precision: Precision = Precision.INSTANT
 
 
@@ -172,7 +164,7 @@ class ClauseWithdrawn(_Base):
     """A clause is taken off the table at ``valid_at``."""
 
     clause: str = attrs.field(validator=_clause)
-    valid_at: datetime = attrs.field(validator=_aware)
+    valid_at: datetime = attrs.field(validator=validate_aware)
     precision: Precision = Precision.INSTANT
     reason: str | None = None
 
@@ -190,11 +182,11 @@ class StanceRecorded(_Base):
     party: str = attrs.field(validator=_party)
     clause: str = attrs.field(validator=_clause)
     stance: StanceValue = attrs.field(validator=_stance)
-    valid_at: datetime = attrs.field(validator=_aware)
+    valid_at: datetime = attrs.field(validator=validate_aware)
     precision: Precision = Precision.INSTANT
     evidence: tuple[Evidence, ...] = ()
-    salience: float | None = attrs.field(default=None, validator=_unit)
-    confidence: float | None = attrs.field(default=None, validator=_unit)
+    salience: float | None = attrs.field(default=None, validator=validate_unit)
+    confidence: float | None = attrs.field(default=None, validator=validate_unit)
     conditions: str | None = None
     speaker: str | None = None
     note: str | None = None
@@ -221,11 +213,11 @@ class JointStatementRecorded(_Base):
     signatories: tuple[str, ...] = attrs.field()
     clause: str = attrs.field(validator=_clause)
     stance: StanceValue = attrs.field(validator=_stance)
-    valid_at: datetime = attrs.field(validator=_aware)
+    valid_at: datetime = attrs.field(validator=validate_aware)
     precision: Precision = Precision.INSTANT
     evidence: tuple[Evidence, ...] = ()
-    salience: float | None = attrs.field(default=None, validator=_unit)
-    confidence: float | None = attrs.field(default=None, validator=_unit)
+    salience: float | None = attrs.field(default=None, validator=validate_unit)
+    confidence: float | None = attrs.field(default=None, validator=validate_unit)
     conditions: str | None = None
     title: str | None = None
     statement: str | None = None
@@ -248,7 +240,7 @@ class StanceWithdrawn(_Base):
 
     party: str = attrs.field(validator=_party)
     clause: str = attrs.field(validator=_clause)
-    valid_at: datetime = attrs.field(validator=_aware)
+    valid_at: datetime = attrs.field(validator=validate_aware)
     precision: Precision = Precision.INSTANT
     evidence: tuple[Evidence, ...] = ()
     reason: str | None = None
@@ -273,7 +265,7 @@ class NoteRecorded(_Base):
 
     kind: str
     text: str
-    valid_at: datetime = attrs.field(validator=_aware)
+    valid_at: datetime = attrs.field(validator=validate_aware)
     precision: Precision = Precision.INSTANT
     parties: tuple[str, ...] = ()
     evidence: tuple[Evidence, ...] = ()

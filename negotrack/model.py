@@ -38,6 +38,8 @@ __all__ = [
     "check_party_id",
     "parse_stance",
     "stance_label",
+    "validate_aware",
+    "validate_unit",
 ]
 
 _SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*\Z")
@@ -75,11 +77,13 @@ def check_aware(field: str, value: datetime) -> datetime:
     return value
 
 
-def _aware_validator(_: object, attribute: attrs.Attribute[Any], value: datetime) -> None:
+def validate_aware(_: object, attribute: attrs.Attribute[Any], value: datetime) -> None:
+    """attrs validator: a tz-aware datetime."""
     check_aware(attribute.name, value)
 
 
-def _unit_interval(_: object, attribute: attrs.Attribute[Any], value: float | None) -> None:
+def validate_unit(_: object, attribute: attrs.Attribute[Any], value: float | None) -> None:
+    """attrs validator: ``None`` or a number from 0 to 1 (salience, confidence)."""
     if value is not None and not (0.0 <= value <= 1.0):
         raise ValidationError(f"{attribute.name} must be between 0 and 1, got {value!r}")
 
@@ -243,7 +247,7 @@ class Membership:
     member: str
     group: str
     role: Role = Role.MEMBER
-    valid_from: datetime = attrs.field(validator=_aware_validator)
+    valid_from: datetime = attrs.field(validator=validate_aware)
     valid_until: datetime | None = None
 
     def holds_at(self, instant: datetime) -> bool:
@@ -258,7 +262,7 @@ class ClauseVersion:
     """One state of a clause's text: tabled, amended or withdrawn at a valid time."""
 
     change: str
-    valid_at: datetime = attrs.field(validator=_aware_validator)
+    valid_at: datetime = attrs.field(validator=validate_aware)
     text: str | None
     event_id: str
 
