@@ -1,9 +1,10 @@
 """The event store on SQLAlchemy 2.x Core: SQLite (embedded default) or PostgreSQL.
 
 Writers are serialised: SQLite takes its write lock at ``BEGIN IMMEDIATE``,
-PostgreSQL a transaction-level advisory lock keyed by the schema.  Under that lock an append reads
-the head of the log (position, record time, hash), checks expected versions,
-assigns the next positions and record times itself and commits.  Hence:
+PostgreSQL a transaction-level advisory lock keyed by the schema.  Under that
+lock an append reads the head of the log (position, record time, hash), checks
+expected versions, assigns the next positions and record times itself and
+commits.  Hence:
 
 * positions are gap-free and commit in order, so a reader that follows
   positions never skips an event committed later with a lower position;
