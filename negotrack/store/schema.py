@@ -32,6 +32,7 @@ __all__ = [
     "cells",
     "events",
     "metadata",
+    "retractions",
     "store_info",
 ]
 

@@ -18,9 +18,7 @@ writer when the cell it read has moved on.
 
 from __future__ import annotations
 
-import hashlib
 import itertools
-import json
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
@@ -68,6 +66,14 @@ from negotrack.events import (
     StanceWithdrawn,
 )
 from negotrack.store import CellEntry, RecordedEvent, stream_of
+from negotrack.store.integrity import (
+    CELL_EVENT_NAMES,
+    GENESIS,
+    chain,
+    check_cells_and_retractions,
+    check_entries,
+    entries_implied,
+)
 from negotrack.store.schema import (
     SCHEMA_VERSION,
     append_only_ddl,
@@ -83,7 +89,6 @@ __all__ = ["SqlEventStore"]
 
 _CHUNK = 500  # ids per IN (...) list: well under every backend's parameter limit
 _PAGE = 2_000  # rows per page when streaming the log
-_GENESIS = "0" * 64
 _NO_LIMIT = 2**62
 
 _ROW_COLUMNS = (
@@ -146,39 +151,6 @@ class _DecodedEvents:
         return found
 
 
-_CHAINED = (
-    "position",
-    "event_id",
-    "stream",
-    "version",
-    "type",
-    "schema_version",
-    "negotiation",
-    "party",
-    "clause",
-    "valid_at",
-    "recorded_at",
-    "payload",
-)
-
-
-def _chain(previous: str, row: Mapping[str, Any] | Any) -> str:
-    """The hash of a row: every column that a query or a decoder trusts, and the previous hash.
-
-    Each field is written with its length (``~`` for NULL), so no value can pass
-    for a boundary between fields, whatever characters ids and payloads hold.
-    """
-    parts = [previous]
-    for key in _CHAINED:
-        value = row[key]
-        if value is None:
-            parts.append("~")
-        else:
-            text = str(value)
-            parts.append(f"{len(text)}:{text}")
-    return hashlib.sha256("".join(parts).encode()).hexdigest()
-
-
 def _party_clause(event: Event) -> tuple[str | None, str | None]:
     """The party and clause columns of an event, for indexed queries."""
     party = getattr(event, "party", None) or getattr(event, "member", None)
@@ -192,8 +164,6 @@ def _cell_parties(event: Event) -> tuple[str, ...]:
         return (event.party,)
     return ()
 
-
-_CELL_EVENT_NAMES = frozenset(cls.__name__ for cls in CELL_EVENTS)
 
 _FIRST_OF_STREAM: dict[type[Any], str] = {
     NegotiationOpened: "negotiation",
@@ -630,7 +600,7 @@ class SqlEventStore:
         Raises:
             ChainBrokenError: a row was altered, inserted or removed.
         """
-        previous, expected_position, count = _GENESIS, 1, 0
+        previous, expected_position, count = GENESIS, 1, 0
         versions: dict[tuple[str, str, str], int] = {}
         retraction_events = 0
         query = select(events).order_by(events.c.position).limit(_PAGE)
@@ -644,21 +614,21 @@ class SqlEventStore:
                         raise ChainBrokenError(
                             expected_position, "the event at this position is missing"
                         )
-                    digest = _chain(previous, row)
+                    digest = chain(previous, row)
                     if digest != row["hash"]:
                         raise ChainBrokenError(
                             row["position"], "the stored hash does not match the row"
                         )
                     previous, expected_position, count = digest, expected_position + 1, count + 1
-                    expected_entries += _entries_implied(row, versions)
+                    expected_entries += entries_implied(row, versions)
                     retraction_events += row["type"] == "StanceRetracted"
                 if rows:
-                    _check_entries(conn, expected_entries, after, rows[-1]["position"])
+                    check_entries(conn, expected_entries, after, rows[-1]["position"])
             if len(rows) < _PAGE:
                 break
             after = rows[-1]["position"]
         with self._connect() as conn:
-            _check_cells_and_retractions(conn, set(versions), retraction_events)
+            check_cells_and_retractions(conn, set(versions), retraction_events)
         return count
 
     def close(self) -> None:
@@ -676,68 +646,6 @@ def _cell_key(stream: str) -> tuple[str, str, str] | None:
 
 def _cell_keys_of(streams: Iterable[str]) -> list[tuple[str, str, str]]:
     return [key for key in map(_cell_key, streams) if key is not None]
-
-
-def _entries_implied(row: Any, versions: dict[tuple[str, str, str], int]) -> list[tuple[Any, ...]]:
-    """The cell entries an events row implies, numbering cell versions as it goes."""
-    if row["type"] not in _CELL_EVENT_NAMES:
-        return []
-    if row["type"] == "JointStatementRecorded":
-        parties = json.loads(row["payload"])["signatories"]
-    else:
-        parties = [row["party"]]
-    implied = []
-    for party in parties:
-        key = (row["negotiation"], party, row["clause"])
-        versions[key] = versions.get(key, 0) + 1
-        withdrawn = row["type"] == "StanceWithdrawn"
-        implied.append((*key, versions[key], row["valid_at"], row["position"], withdrawn))
-    return implied
-
-
-def _check_entries(conn: Connection, implied: list[tuple[Any, ...]], after: int, last: int) -> None:
-    """The cell entries of positions (after, last] are exactly those the events imply."""
-    stored = conn.execute(
-        select(
-            cell_entries.c.negotiation,
-            cell_entries.c.party,
-            cell_entries.c.clause,
-            cell_entries.c.version,
-            cell_entries.c.valid_at,
-            cell_entries.c.position,
-            cell_entries.c.withdrawn,
-        )
-        .where(cell_entries.c.position > after, cell_entries.c.position <= last)
-        .order_by(cell_entries.c.position, cell_entries.c.party)
-    ).all()
-    found = [(*row[:6], bool(row[6])) for row in stored]
-    expected = sorted(implied, key=lambda entry: (entry[5], entry[1]))
-    if found != expected:
-        bad = next((a or b for a, b in itertools.zip_longest(found, expected) if a != b), (after,))
-        position = bad[5] if len(bad) > 5 else after + 1
-        raise ChainBrokenError(position, "the cell index does not match the events")
-
-
-def _check_cells_and_retractions(
-    conn: Connection, implied_cells: set[tuple[str, str, str]], retraction_events: int
-) -> None:
-    """``cells`` lists exactly the implied cells; each retraction row matches its event."""
-    stored_cells = {(r[0], r[1], r[2]) for r in conn.execute(select(cells))}
-    if stored_cells != implied_cells:
-        raise ChainBrokenError(0, "the cells index does not match the events")
-    retracting = events.alias("retracting")
-    target = events.alias("target")
-    rows = conn.execute(
-        select(retractions.c.position, retracting.c.type, retracting.c.payload, target.c.event_id)
-        .join(retracting, retracting.c.position == retractions.c.position)
-        .join(target, target.c.position == retractions.c.retracted)
-    ).all()
-    for position, type_, payload, target_id in rows:
-        if type_ != "StanceRetracted" or json.loads(payload)["retracted"] != target_id:
-            raise ChainBrokenError(position, "the retraction index does not match the events")
-    total = conn.execute(select(func.count()).select_from(retractions)).scalar_one()
-    if total != retraction_events or len(rows) != total:
-        raise ChainBrokenError(0, "the retraction index does not match the events")
 
 
 def _index_entries(
@@ -849,7 +757,7 @@ class _Append:
                 "recorded_at": recorded + offset if given is None else given[index],
                 "payload": self.payloads[index],
             }
-            previous = row["hash"] = _chain(previous, row)
+            previous = row["hash"] = chain(previous, row)
             rows.append(row)
             entry_rows += _index_entries(event_, row, versions, new_cells)
             if isinstance(event_, StanceRetracted):
@@ -922,7 +830,7 @@ class _Append:
                     raise UnknownEventError(target, event_.negotiation)
                 if negotiation != event_.negotiation:
                     raise UnknownEventError(target, event_.negotiation)
-                if kind not in _CELL_EVENT_NAMES:
+                if kind not in CELL_EVENT_NAMES:
                     raise ValidationError(
                         f"event {target!r} is a {kind}: only stance events can be retracted"
                     )
@@ -951,7 +859,7 @@ class _Append:
             .limit(1)
         ).first()
         if row is None:
-            return _Head(position=0, recorded_at=0, hash=_GENESIS)
+            return _Head(position=0, recorded_at=0, hash=GENESIS)
         return _Head(position=row.position, recorded_at=row.recorded_at, hash=row.hash)
 
     def _insert(

@@ -1,0 +1,131 @@
+"""The log's integrity: its hash chain, and the index rows its events imply.
+
+``chain`` links each row of ``events`` to the one before it; the checks here
+prove that ``cell_entries``, ``cells`` and ``retractions`` (which the as-of
+query reads, and which no trigger can protect from an INSERT) hold exactly
+what the events imply.  :meth:`negotrack.store.sql.SqlEventStore.verify` runs
+them over the whole log.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import Connection, func, select
+
+from negotrack.errors import ChainBrokenError
+from negotrack.events import CELL_EVENTS
+from negotrack.store.schema import cell_entries, cells, events, retractions
+
+__all__ = [
+    "CELL_EVENT_NAMES",
+    "CHAINED",
+    "GENESIS",
+    "chain",
+    "check_cells_and_retractions",
+    "check_entries",
+    "entries_implied",
+]
+
+GENESIS = "0" * 64
+"""The hash before the first event."""
+
+CELL_EVENT_NAMES = frozenset(cls.__name__ for cls in CELL_EVENTS)
+
+CHAINED = (
+    "position",
+    "event_id",
+    "stream",
+    "version",
+    "type",
+    "schema_version",
+    "negotiation",
+    "party",
+    "clause",
+    "valid_at",
+    "recorded_at",
+    "payload",
+)
+
+
+def chain(previous: str, row: Mapping[str, Any] | Any) -> str:
+    """The hash of a row: every column that a query or a decoder trusts, and the previous hash.
+
+    Each field is written with its length (``~`` for NULL), so no value can pass
+    for a boundary between fields, whatever characters ids and payloads hold.
+    """
+    parts = [previous]
+    for key in CHAINED:
+        value = row[key]
+        if value is None:
+            parts.append("~")
+        else:
+            text = str(value)
+            parts.append(f"{len(text)}:{text}")
+    return hashlib.sha256("".join(parts).encode()).hexdigest()
+
+
+def entries_implied(row: Any, versions: dict[tuple[str, str, str], int]) -> list[tuple[Any, ...]]:
+    """The cell entries an events row implies, numbering cell versions as it goes."""
+    if row["type"] not in CELL_EVENT_NAMES:
+        return []
+    if row["type"] == "JointStatementRecorded":
+        parties = json.loads(row["payload"])["signatories"]
+    else:
+        parties = [row["party"]]
+    implied = []
+    for party in parties:
+        key = (row["negotiation"], party, row["clause"])
+        versions[key] = versions.get(key, 0) + 1
+        withdrawn = row["type"] == "StanceWithdrawn"
+        implied.append((*key, versions[key], row["valid_at"], row["position"], withdrawn))
+    return implied
+
+
+def check_entries(conn: Connection, implied: list[tuple[Any, ...]], after: int, last: int) -> None:
+    """The cell entries of positions (after, last] are exactly those the events imply."""
+    stored = conn.execute(
+        select(
+            cell_entries.c.negotiation,
+            cell_entries.c.party,
+            cell_entries.c.clause,
+            cell_entries.c.version,
+            cell_entries.c.valid_at,
+            cell_entries.c.position,
+            cell_entries.c.withdrawn,
+        )
+        .where(cell_entries.c.position > after, cell_entries.c.position <= last)
+        .order_by(cell_entries.c.position, cell_entries.c.party)
+    ).all()
+    found = [(*row[:6], bool(row[6])) for row in stored]
+    expected = sorted(implied, key=lambda entry: (entry[5], entry[1]))
+    if found != expected:
+        bad = next((a or b for a, b in itertools.zip_longest(found, expected) if a != b), (after,))
+        position = bad[5] if len(bad) > 5 else after + 1
+        raise ChainBrokenError(position, "the cell index does not match the events")
+
+
+def check_cells_and_retractions(
+    conn: Connection, implied_cells: set[tuple[str, str, str]], retraction_events: int
+) -> None:
+    """``cells`` lists exactly the implied cells; each retraction row matches its event."""
+    stored_cells = {(r[0], r[1], r[2]) for r in conn.execute(select(cells))}
+    if stored_cells != implied_cells:
+        raise ChainBrokenError(0, "the cells index does not match the events")
+    retracting = events.alias("retracting")
+    target = events.alias("target")
+    rows = conn.execute(
+        select(retractions.c.position, retracting.c.type, retracting.c.payload, target.c.event_id)
+        .join(retracting, retracting.c.position == retractions.c.position)
+        .join(target, target.c.position == retractions.c.retracted)
+    ).all()
+    for position, type_, payload, target_id in rows:
+        if type_ != "StanceRetracted" or json.loads(payload)["retracted"] != target_id:
+            raise ChainBrokenError(position, "the retraction index does not match the events")
+    total = conn.execute(select(func.count()).select_from(retractions)).scalar_one()
+    if total != retraction_events or len(rows) != total:
+        raise ChainBrokenError(0, "the retraction index does not match the events")
