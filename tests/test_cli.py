@@ -54,7 +54,7 @@ class TestCommands:
             "event_id",
             "evidence",
         }
-        assert gb["stance"] == "oppose"
+        assert gb["stance"] == "lean_oppose"
         assert gb["evidence"][0]["stated"] is True
         assert (
             gb["event_id"] == "us-peace-plan-2025/statement/g20-allies-joint-statement/military-cap"
@@ -99,7 +99,7 @@ class TestCommands:
         )
         moves = json.loads(text)["moves"]
         gb = next(m for m in moves if (m["party"], m["clause"]) == ("GB", "military-cap"))
-        assert (gb["change"], gb["before"], gb["after"]) == ("new", None, "oppose")
+        assert (gb["change"], gb["before"], gb["after"]) == ("new", None, "lean_oppose")
         assert all(m["after"] is not None for m in moves)
 
     def test_history(self, db: str) -> None:

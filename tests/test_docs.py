@@ -73,6 +73,6 @@ def test_replay_script(in_scratch: Path) -> None:
         assert heading in text
     assert "Who moved from 21 Nov to 22 Nov" in text
     assert "“Ukraine should not be forced to give up its lands" in text
-    assert last["GB", "military-cap"].label == "oppose"
+    assert last["GB", "military-cap"].label == "lean_oppose"
     assert replay.main(["--db", f"sqlite:///{in_scratch / 'again.db'}"]) == 0
     assert os.path.exists(in_scratch / "again.db")
