@@ -1,0 +1,276 @@
+"""Claims: every stance a cell holds at one valid time, and the rule that picks the one shown.
+
+A cell can hold several claims at the same valid time: Finland signs the
+allies' joint statement (lean_support, stated) and the Baltic 8 statement
+(neutral, inferred) on the same day.  Which one the matrix shows must never
+depend on the order the events were recorded in, so it is chosen by a
+:class:`ClaimRule`, a documented list of preferences the caller can change.
+What the rule cannot settle is a *conflict*: the cell shows no single stance,
+and every claim stays visible (see docs/claims.md).
+
+"At the same time" means the same valid instant.  A date is the first instant
+of that day in the negotiation's zone, so two day-precision claims of one day
+are simultaneous, and a claim with a time of day is later than a
+day-precision claim of the same day, as everywhere else in negotrack.  The
+definition has to be transitive for "the latest claims of a cell" to mean
+anything: if a day-precision claim were simultaneous with both 10:00 and
+15:00 of its day, those two would have to be simultaneous with each other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+
+import attrs
+
+from negotrack._time import to_micros
+from negotrack.events import (
+    JointStatementRecorded,
+    StanceRecorded,
+    StanceRetracted,
+    StanceWithdrawn,
+)
+from negotrack.model import Evidence, Precision, StanceValue, stance_label
+from negotrack.store import RecordedEvent
+
+__all__ = [
+    "CONFIDENCE",
+    "DEFAULT_RULE",
+    "STATED",
+    "Claim",
+    "ClaimRule",
+    "Preference",
+    "Resolution",
+    "claims_of",
+    "project_claims_matrix",
+]
+
+
+@attrs.frozen(kw_only=True)
+class Claim:
+    """One stance event as it bears on one cell: what it says, and on what evidence.
+
+    ``stance`` is ``None`` for a withdrawal: the claim that the party holds no
+    stance from ``valid_at`` on.
+    """
+
+    party: str
+    clause: str
+    stance: StanceValue | None
+    valid_at: datetime
+    precision: Precision
+    stated: bool
+    """Said by the party itself: at least one piece of its evidence is stated."""
+    confidence: float | None
+    event_id: str
+    position: int
+    recorded_at: datetime
+    evidence: tuple[Evidence, ...] = ()
+    signatories: tuple[str, ...] = ()
+    """All signatories when the claim comes from a joint statement, else empty."""
+    speaker: str | None = None
+    conditions: str | None = None
+
+    @property
+    def label(self) -> str | float | None:
+        """The stance as written (``"lean_oppose"``, a number), or ``None`` for a withdrawal."""
+        return None if self.stance is None else stance_label(self.stance)
+
+
+def claims_of(record: RecordedEvent) -> list[Claim]:
+    """The claims a stance event makes: one per party whose cell it fills or empties.
+
+    Raises:
+        TypeError: the event is not a stance event.
+    """
+    event = record.event
+    if not isinstance(event, StanceRecorded | JointStatementRecorded | StanceWithdrawn):
+        raise TypeError(f"{type(event).__name__} makes no claim on a cell")
+    # With no evidence at all nothing shows the party said it: the claim is ours.
+    stated = any(e.stated for e in event.evidence)
+    if isinstance(event, StanceWithdrawn):
+        parties: tuple[str, ...] = (event.party,)
+        stance, confidence, speaker, conditions = None, None, None, None
+    elif isinstance(event, JointStatementRecorded):
+        parties = event.signatories
+        stance, confidence, speaker, conditions = (
+            event.stance,
+            event.confidence,
+            None,
+            event.conditions,
+        )
+    else:
+        parties = (event.party,)
+        stance, confidence, speaker, conditions = (
+            event.stance,
+            event.confidence,
+            event.speaker,
+            event.conditions,
+        )
+    return [
+        Claim(
+            party=party,
+            clause=event.clause,
+            stance=stance,
+            valid_at=event.valid_at,
+            precision=event.precision,
+            stated=stated,
+            confidence=confidence,
+            event_id=event.event_id,
+            position=record.position,
+            recorded_at=record.recorded_at,
+            evidence=event.evidence,
+            signatories=event.signatories if isinstance(event, JointStatementRecorded) else (),
+            speaker=speaker,
+            conditions=conditions,
+        )
+        for party in parties
+    ]
+
+
+@attrs.frozen
+class Preference:
+    """One step of a claim rule: claims ranked higher by ``rank`` beat the others.
+
+    Args:
+        name: what the step says, in the analyst's words ("stated beats inferred").
+        rank: a number for each claim; only the claims with the highest survive.
+    """
+
+    name: str
+    rank: Callable[[Claim], float] = attrs.field(eq=False)
+
+
+STATED = Preference("stated beats inferred", lambda claim: 1.0 if claim.stated else 0.0)
+"""A claim the party made itself beats one the analyst inferred."""
+
+CONFIDENCE = Preference(
+    "higher confidence",
+    # A claim that gives no confidence ranks below any that gives one, even 0.
+    lambda claim: -1.0 if claim.confidence is None else claim.confidence,
+)
+"""A claim with a higher confidence beats one with a lower (or no) confidence."""
+
+
+@attrs.frozen(kw_only=True)
+class Resolution:
+    """The claims of one cell at its latest valid time, and what the rule made of them.
+
+    ``claims`` holds every claim, ``chosen`` those the rule left standing, both
+    ordered by event id so that the value never depends on recording order.
+    """
+
+    claims: tuple[Claim, ...]
+    chosen: tuple[Claim, ...]
+    rule: str
+    """The name of the rule that chose, e.g. ``stated beats inferred, then higher confidence``."""
+
+    @property
+    def conflict(self) -> bool:
+        """Whether the claims the rule left standing disagree: no single stance is shown."""
+        return len({claim.stance for claim in self.chosen}) > 1
+
+    @property
+    def stance(self) -> StanceValue | None:
+        """The stance shown, or ``None`` for a conflict or a withdrawal."""
+        return None if self.conflict else self.chosen[0].stance
+
+    @property
+    def withdrawn(self) -> bool:
+        """Whether the cell is emptied: every claim left standing is a withdrawal."""
+        return not self.conflict and self.chosen[0].stance is None
+
+
+def _by_event_id(claims: Iterable[Claim]) -> tuple[Claim, ...]:
+    return tuple(sorted(claims, key=lambda claim: claim.event_id))
+
+
+@attrs.frozen
+class ClaimRule:
+    """The preferences, in order, that pick the claim shown among simultaneous ones.
+
+    Each preference keeps only the claims it ranks highest; the next one
+    breaks the ties the previous left.  Claims that still disagree after the
+    last preference are a conflict.  ``ClaimRule(())`` lets every
+    disagreement stand as a conflict.
+    """
+
+    preferences: tuple[Preference, ...]
+
+    @property
+    def name(self) -> str:
+        """The rule in words: its preferences joined by ``then``."""
+        return ", then ".join(p.name for p in self.preferences) or "no preference"
+
+    def resolve(self, claims: Iterable[Claim]) -> Resolution:
+        """Apply the rule to the claims of one cell at one valid time.
+
+        Raises:
+            ValueError: there are no claims.
+        """
+        every = _by_event_id(claims)
+        if not every:
+            raise ValueError("a resolution needs at least one claim")
+        standing = list(every)
+        for preference in self.preferences:
+            best = max(preference.rank(claim) for claim in standing)
+            standing = [claim for claim in standing if preference.rank(claim) == best]
+        return Resolution(claims=every, chosen=tuple(standing), rule=self.name)
+
+
+DEFAULT_RULE = ClaimRule((STATED, CONFIDENCE))
+"""Stated beats inferred, then higher confidence; what is left tied is a conflict."""
+
+
+def project_claims_matrix(
+    records: Iterable[RecordedEvent],
+    negotiation: str,
+    as_of: datetime,
+    known_at: datetime | None = None,
+    rule: ClaimRule = DEFAULT_RULE,
+) -> Mapping[tuple[str, str], Resolution]:
+    """The reference fold for cells with claims: every cell's latest claims, resolved.
+
+    For each cell, the claims of the stance events with ``valid_at <= as_of``,
+    recorded at or before ``known_at`` and not retracted by a retraction
+    recorded at or before ``known_at``; of those, the claims at the latest
+    valid instant are resolved by ``rule``.  A cell whose resolution is a
+    withdrawal is left out (it is empty); a conflict stays in.
+
+    Args:
+        records: the log, in position order.
+        negotiation: the negotiation whose cells are wanted.
+        as_of: the valid time the matrix is for.
+        known_at: the record time the matrix is as known at (``None``: now).
+        rule: the rule that picks the stance shown among simultaneous claims.
+    """
+    latest: dict[tuple[str, str], list[Claim]] = {}
+    retracted: set[str] = set()
+    as_of_us = to_micros(as_of)
+    known_us = None if known_at is None else to_micros(known_at)
+    for record in records:
+        if known_us is not None and to_micros(record.recorded_at) > known_us:
+            break  # the log is in record order: nothing later is known at known_at
+        event = record.event
+        if event.negotiation != negotiation:
+            continue
+        if isinstance(event, StanceRetracted):
+            retracted.add(event.retracted)
+        elif (
+            isinstance(event, StanceRecorded | JointStatementRecorded | StanceWithdrawn)
+            and to_micros(event.valid_at) <= as_of_us
+        ):
+            for claim in claims_of(record):
+                latest.setdefault((claim.party, claim.clause), []).append(claim)
+    cells: dict[tuple[str, str], Resolution] = {}
+    for key, claims in latest.items():
+        live = [claim for claim in claims if claim.event_id not in retracted]
+        if not live:
+            continue
+        last = max(to_micros(claim.valid_at) for claim in live)
+        resolution = rule.resolve(c for c in live if to_micros(c.valid_at) == last)
+        if not resolution.withdrawn:
+            cells[key] = resolution
+    return cells
+
