@@ -41,6 +41,7 @@ from negotrack import (
     StanceRetracted,
     StanceWithdrawn,
 )
+from negotrack.projections.claims import Claim
 
 NEGOTIATION = "test-talks"
 PARTIES = ("GB", "FR", "UA", "eu", "e3")
@@ -325,3 +326,112 @@ def known_at_times(records: Sequence[RecordedEvent]) -> st.SearchStrategy[dateti
         st.sampled_from(list(records)),
         st.sampled_from([-1, 0, 1]),
     )
+
+
+# -- claims: simultaneous stances in one cell, and logs of stance events ---------
+
+confidences = st.sampled_from([None, 0.0, 0.3, 0.8, 1.0])
+"""Few values, so that ties on confidence are common."""
+stances_or_withdrawal = st.none() | ordinals
+
+
+@st.composite
+def simultaneous_claims(draw: st.DrawFn) -> list[Claim]:
+    """Claims on one cell at one valid instant, with unique event ids."""
+    ids = draw(st.lists(st.uuids().map(lambda u: u.hex), min_size=1, max_size=6, unique=True))
+    return [
+        Claim(
+            party="FI",
+            clause="plan-as-a-whole",
+            stance=draw(stances_or_withdrawal),
+            valid_at=BASE,
+            precision=Precision.DAY,
+            stated=draw(st.booleans()),
+            confidence=draw(confidences),
+            event_id=event_id,
+            position=draw(st.integers(1, 1000)),
+            recorded_at=BASE + timedelta(days=1),
+        )
+        for event_id in ids
+    ]
+
+
+def _evidence_stated(stated: bool) -> tuple[Evidence, ...]:
+    return (Evidence(source=Source(outlet="Test Wire"), quote="as reported", stated=stated),)
+
+
+@st.composite
+def stance_event_logs(draw: st.DrawFn) -> list[Event]:
+    """Stance events on a few cells and days (ties on a day are common), some retracted."""
+    events: list[Event] = []
+    for number in range(draw(st.integers(0, 14))):
+        event_id = f"e{number}"
+        kind = draw(st.sampled_from(["record", "record", "joint", "withdraw", "retract"]))
+        at = day(draw(st.integers(0, 3)), draw(st.sampled_from([0, 0, 0, 12])))
+        precision = Precision.DAY if at.hour == 0 else Precision.INSTANT
+        clause = draw(st.sampled_from(CLAUSES[:2]))
+        stated = _evidence_stated(draw(st.booleans()))
+        if kind == "record":
+            events.append(
+                StanceRecorded(
+                    negotiation=NEGOTIATION,
+                    event_id=event_id,
+                    party=draw(st.sampled_from(PARTIES[:3])),
+                    clause=clause,
+                    stance=draw(ordinals),
+                    valid_at=at,
+                    precision=precision,
+                    evidence=draw(st.sampled_from([(), stated])),
+                    confidence=draw(confidences),
+                )
+            )
+        elif kind == "joint":
+            events.append(
+                JointStatementRecorded(
+                    negotiation=NEGOTIATION,
+                    event_id=event_id,
+                    signatories=tuple(
+                        draw(st.lists(st.sampled_from(PARTIES[:3]), min_size=1, unique=True))
+                    ),
+                    clause=clause,
+                    stance=draw(ordinals),
+                    valid_at=at,
+                    precision=precision,
+                    evidence=stated,
+                    confidence=draw(confidences),
+                )
+            )
+        elif kind == "withdraw":
+            events.append(
+                StanceWithdrawn(
+                    negotiation=NEGOTIATION,
+                    event_id=event_id,
+                    party=draw(st.sampled_from(PARTIES[:3])),
+                    clause=clause,
+                    valid_at=at,
+                    precision=precision,
+                    evidence=draw(st.sampled_from([(), stated])),
+                )
+            )
+        elif events:
+            target = draw(st.sampled_from([e.event_id for e in events]))
+            events.append(
+                StanceRetracted(
+                    negotiation=NEGOTIATION, event_id=event_id, retracted=target, reason="misquote"
+                )
+            )
+    return events
+
+
+def recorded_in_order(events: Sequence[Event]) -> list[RecordedEvent]:
+    """The events as a store would hold them, one second apart, in the order given."""
+    return [
+        RecordedEvent(
+            position=number,
+            recorded_at=BASE + timedelta(days=30, seconds=number),
+            stream="test",
+            version=number,
+            event=event,
+        )
+        for number, event in enumerate(events, start=1)
+    ]
