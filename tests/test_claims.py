@@ -43,7 +43,9 @@ from tests.strategies import (
 REPORT = Source(outlet="Test Wire")
 
 
-def _claim(event_id: str, stance: Ordinal | None, *, stated: bool, confidence: float | None) -> Claim:
+def _claim(
+    event_id: str, stance: Ordinal | None, *, stated: bool, confidence: float | None
+) -> Claim:
     return Claim(
         party="FI",
         clause="plan-as-a-whole",
@@ -195,8 +197,12 @@ class TestClaimsOf:
     def test_stated_needs_stated_evidence(self) -> None:
         """A stance with only inferred evidence, or none, is an inferred claim."""
         base = StanceRecorded(
-            negotiation=NEGOTIATION, party="FI", clause="territory", stance=Ordinal.OPPOSE,
-            valid_at=BASE, speaker="the president",
+            negotiation=NEGOTIATION,
+            party="FI",
+            clause="territory",
+            stance=Ordinal.OPPOSE,
+            valid_at=BASE,
+            speaker="the president",
         )
         inferred = Evidence(source=REPORT, quote="q", stated=False)
         stated = attrs.evolve(inferred, stated=True)
@@ -287,13 +293,21 @@ class TestProjectClaimsMatrix:
     def test_the_geneva_finland_case_shows_the_stated_claim(self) -> None:
         """Allies' statement (stated) and Baltic 8 (inferred) on one day: lean_support, whatever the order."""
         allies = JointStatementRecorded(
-            negotiation=NEGOTIATION, event_id="allies", signatories=("FI", "NO"),
-            clause="plan-as-a-whole", stance=Ordinal.LEAN_SUPPORT, valid_at=day(2),
+            negotiation=NEGOTIATION,
+            event_id="allies",
+            signatories=("FI", "NO"),
+            clause="plan-as-a-whole",
+            stance=Ordinal.LEAN_SUPPORT,
+            valid_at=day(2),
             precision=Precision.DAY,
-            evidence=(Evidence(source=REPORT, quote="a basis", stated=True),), confidence=0.6,
+            evidence=(Evidence(source=REPORT, quote="a basis", stated=True),),
+            confidence=0.6,
         )
         baltic = attrs.evolve(
-            allies, event_id="nb8", stance=Ordinal.NEUTRAL, confidence=0.3,
+            allies,
+            event_id="nb8",
+            stance=Ordinal.NEUTRAL,
+            confidence=0.3,
             evidence=(Evidence(source=REPORT, quote="sovereignty", stated=False),),
         )
         for order in ([allies, baltic], [baltic, allies]):
@@ -304,7 +318,10 @@ class TestProjectClaimsMatrix:
     def test_other_negotiations_are_ignored(self) -> None:
         """Only the named negotiation's events fill cells."""
         other = StanceRecorded(
-            negotiation="other-talks", party="FI", clause="territory", stance=Ordinal.SUPPORT,
+            negotiation="other-talks",
+            party="FI",
+            clause="territory",
+            stance=Ordinal.SUPPORT,
             valid_at=BASE,
         )
         assert project_claims_matrix(recorded_in_order([other]), NEGOTIATION, day(5)) == {}

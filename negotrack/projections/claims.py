@@ -273,4 +273,3 @@ def project_claims_matrix(
         if not resolution.withdrawn:
             cells[key] = resolution
     return cells
-
