@@ -435,3 +435,25 @@ def recorded_in_order(events: Sequence[Event]) -> list[RecordedEvent]:
         )
         for number, event in enumerate(events, start=1)
     ]
+
+
+# -- uncertain valid times ------------------------------------------------------
+
+report_days = st.dates(min_value=date(2025, 10, 1), max_value=date(2026, 3, 31))
+"""Days around the negotiation, across the clock changes of late October and March."""
+
+
+@st.composite
+def day_ranges(draw: st.DrawFn) -> tuple[date, date]:
+    """An earliest and a latest day, in order (often the same day)."""
+    earliest = draw(report_days)
+    return earliest, earliest + timedelta(days=draw(st.sampled_from([0, 0, 1, 6, 30])))
+
+
+@st.composite
+def instant_ranges(draw: st.DrawFn) -> tuple[datetime, datetime]:
+    """An earliest and a latest tz-aware instant, in order, in any of the test zones."""
+    earliest = draw(aware_datetimes)
+    shift = timedelta(minutes=draw(st.integers(0, 60 * 24 * 10)))
+    latest = (earliest.astimezone(UTC) + shift).astimezone(draw(zones))
+    return earliest, latest
