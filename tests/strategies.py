@@ -457,3 +457,54 @@ def instant_ranges(draw: st.DrawFn) -> tuple[datetime, datetime]:
     shift = timedelta(minutes=draw(st.integers(0, 60 * 24 * 10)))
     latest = (earliest.astimezone(UTC) + shift).astimezone(draw(zones))
     return earliest, latest
+
+
+# -- dataset file versions, for re-import --------------------------------------
+
+Observation = tuple[str, str, Ordinal | None, int]
+"""A stance observation of a file: party, clause, stance (None: a withdrawal), day."""
+
+file_versions = st.dictionaries(
+    st.sampled_from([f"s{n}" for n in range(8)]),
+    st.tuples(
+        st.sampled_from(PARTIES[:2]),
+        st.sampled_from(CLAUSES[:2]),
+        st.none() | st.sampled_from([Ordinal.SUPPORT, Ordinal.OPPOSE]),
+        st.integers(0, 2),
+    ),
+    max_size=8,
+)
+"""One version of a file's stance observations by id; few values, so edits often revert."""
+
+
+def file_events(version: dict[str, Observation]) -> list[Event]:
+    """The events a dataset file of these observations produces, with its stable ids."""
+    events: list[Event] = [
+        NegotiationOpened(
+            negotiation=NEGOTIATION, event_id=f"{NEGOTIATION}/negotiation", title="Random talks"
+        )
+    ]
+    for observation, (party, clause, stance, valid_day) in sorted(version.items()):
+        event_id = f"{NEGOTIATION}/stance/{observation}"
+        if stance is None:
+            events.append(
+                StanceWithdrawn(
+                    negotiation=NEGOTIATION,
+                    event_id=event_id,
+                    party=party,
+                    clause=clause,
+                    valid_at=day(valid_day),
+                )
+            )
+        else:
+            events.append(
+                StanceRecorded(
+                    negotiation=NEGOTIATION,
+                    event_id=event_id,
+                    party=party,
+                    clause=clause,
+                    stance=stance,
+                    valid_at=day(valid_day),
+                )
+            )
+    return events
