@@ -25,6 +25,7 @@ from negotrack import (
     Evidence,
     IntervalScale,
     JointStatementRecorded,
+    Membership,
     MembershipEnded,
     MembershipStarted,
     NegotiationOpened,
@@ -508,3 +509,29 @@ def file_events(version: dict[str, Observation]) -> list[Event]:
                 )
             )
     return events
+
+
+# -- evidence: texts with wrapped lines, and membership graphs -----------------
+
+report_texts = st.text(alphabet="ab “”–. \n\t", max_size=60)
+"""Short texts of a few letters, curly quotes, a dash and blanks: matches and near misses."""
+
+
+@st.composite
+def memberships_graphs(draw: st.DrawFn) -> list[Membership]:
+    """Random memberships among a few parties, some ended before day 5."""
+    names = ["GB", "FR", "e3", "eu", "nb8"]
+    out = []
+    for _ in range(draw(st.integers(0, 6))):
+        member, group = draw(st.lists(st.sampled_from(names), min_size=2, max_size=2, unique=True))
+        ends = draw(st.sampled_from([None, day(3), day(8)]))
+        out.append(
+            Membership(
+                member=member,
+                group=group,
+                role=draw(st.sampled_from(list(Role))),
+                valid_from=day(draw(st.sampled_from([0, 6]))),
+                valid_until=ends,
+            )
+        )
+    return out
