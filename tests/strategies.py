@@ -369,35 +369,31 @@ def stance_event_logs(draw: st.DrawFn) -> list[Event]:
         event_id = f"e{number}"
         kind = draw(st.sampled_from(["record", "record", "joint", "withdraw", "retract"]))
         at = day(draw(st.integers(0, 3)), draw(st.sampled_from([0, 0, 0, 12])))
-        precision = Precision.DAY if at.hour == 0 else Precision.INSTANT
-        clause = draw(st.sampled_from(CLAUSES[:2]))
+        cell_event = {
+            "negotiation": NEGOTIATION,
+            "event_id": event_id,
+            "clause": draw(st.sampled_from(CLAUSES[:2])),
+            "valid_at": at,
+            "precision": Precision.DAY if at.hour == 0 else Precision.INSTANT,
+        }
         stated = _evidence_stated(draw(st.booleans()))
         if kind == "record":
             events.append(
                 StanceRecorded(
-                    negotiation=NEGOTIATION,
-                    event_id=event_id,
+                    **cell_event,
                     party=draw(st.sampled_from(PARTIES[:3])),
-                    clause=clause,
                     stance=draw(ordinals),
-                    valid_at=at,
-                    precision=precision,
                     evidence=draw(st.sampled_from([(), stated])),
                     confidence=draw(confidences),
                 )
             )
         elif kind == "joint":
+            signatories = draw(st.lists(st.sampled_from(PARTIES[:3]), min_size=1, unique=True))
             events.append(
                 JointStatementRecorded(
-                    negotiation=NEGOTIATION,
-                    event_id=event_id,
-                    signatories=tuple(
-                        draw(st.lists(st.sampled_from(PARTIES[:3]), min_size=1, unique=True))
-                    ),
-                    clause=clause,
+                    **cell_event,
+                    signatories=tuple(signatories),
                     stance=draw(ordinals),
-                    valid_at=at,
-                    precision=precision,
                     evidence=stated,
                     confidence=draw(confidences),
                 )
@@ -405,12 +401,8 @@ def stance_event_logs(draw: st.DrawFn) -> list[Event]:
         elif kind == "withdraw":
             events.append(
                 StanceWithdrawn(
-                    negotiation=NEGOTIATION,
-                    event_id=event_id,
+                    **cell_event,
                     party=draw(st.sampled_from(PARTIES[:3])),
-                    clause=clause,
-                    valid_at=at,
-                    precision=precision,
                     evidence=draw(st.sampled_from([(), stated])),
                 )
             )
@@ -486,28 +478,17 @@ def file_events(version: dict[str, Observation]) -> list[Event]:
         )
     ]
     for observation, (party, clause, stance, valid_day) in sorted(version.items()):
-        event_id = f"{NEGOTIATION}/stance/{observation}"
+        cell_event = {
+            "negotiation": NEGOTIATION,
+            "event_id": f"{NEGOTIATION}/stance/{observation}",
+            "party": party,
+            "clause": clause,
+            "valid_at": day(valid_day),
+        }
         if stance is None:
-            events.append(
-                StanceWithdrawn(
-                    negotiation=NEGOTIATION,
-                    event_id=event_id,
-                    party=party,
-                    clause=clause,
-                    valid_at=day(valid_day),
-                )
-            )
+            events.append(StanceWithdrawn(**cell_event))
         else:
-            events.append(
-                StanceRecorded(
-                    negotiation=NEGOTIATION,
-                    event_id=event_id,
-                    party=party,
-                    clause=clause,
-                    stance=stance,
-                    valid_at=day(valid_day),
-                )
-            )
+            events.append(StanceRecorded(**cell_event, stance=stance))
     return events
 
 
