@@ -30,6 +30,7 @@ from negotrack.projections.claims import (
     claims_of,
     project_claims_matrix,
 )
+from negotrack.projections.matrix import project_matrix
 from negotrack.store import RecordedEvent
 from tests.strategies import (
     BASE,
@@ -289,6 +290,19 @@ class TestProjectClaimsMatrix:
         assert {k: summary(v) for k, v in first.items()} == {
             k: summary(v) for k, v in second.items()
         }
+
+    @given(stance_event_logs(), st.integers(-1, 4))
+    def test_without_simultaneous_claims_it_agrees_with_project_matrix(
+        self, events: list[object], as_of_day: int
+    ) -> None:
+        """Where a cell has one claim at its latest instant, both folds show the same event."""
+        records = recorded_in_order(events)  # type: ignore[arg-type]
+        as_of = day(as_of_day, 18)
+        cells = project_claims_matrix(records, NEGOTIATION, as_of)
+        matrix = project_matrix(records, NEGOTIATION, as_of)
+        for key, resolution in cells.items():
+            if len(resolution.claims) == 1:
+                assert matrix[key].event_id == resolution.claims[0].event_id
 
     def test_the_geneva_finland_case_shows_the_stated_claim(self) -> None:
         """Allies' statement (stated) and Baltic 8 (inferred) on one day: lean_support, whatever the order."""
