@@ -352,6 +352,27 @@ class TestEveryPath:
             refused(lambda: target.restore(log), refusal, target)
             assert target.last_position() == 0
 
+    @pytest.mark.parametrize(
+        ("name", "batch", "refusal"), APPEND_CASES, ids=[c[0] for c in APPEND_CASES]
+    )
+    def test_check_alone_refuses(
+        self,
+        tracker: negotrack.Tracker,
+        name: str,
+        batch: Callable[[], list[Event]],
+        refusal: Refusal,
+    ) -> None:
+        """rules.check over a plain fold of the log refuses the batch, with no store behind it."""
+        base_log(tracker)
+        declared = rules.Declarations()
+        stored = {}
+        for record in tracker.events():
+            declared.learn(record.event)
+            stored[record.event.event_id] = record.event
+        error, message = refusal
+        with pytest.raises(error, match=message):
+            rules.check(batch(), declared, stored.get)
+
     def test_restore_accepts_the_good_log(
         self, tracker: negotrack.Tracker, backend: Backend
     ) -> None:
@@ -775,3 +796,33 @@ class TestRaces:
                 ours.append([event])
             assert event.event_id not in {r.event.event_id for r in ours.events()}
             assert seen[0] == {stream_of(event): 0}
+
+    def test_the_same_declaration_in_between_is_a_retry(self, backend: Backend) -> None:
+        """Another writer appending our very declaration first leaves our batch to write the rest.
+
+        Two imports of one file running at once do this: each event id means one
+        event, so the second import finds the declaration stored and writes only
+        what is still missing.
+        """
+        url = backend.url()
+        with negotrack.open(url) as ours, negotrack.open(url) as theirs:
+            open_test_negotiation(ours)
+            norway = PartyRegistered(
+                negotiation=NEGOTIATION, party="NO", name="Norway", kind=PartyKind.STATE
+            )
+            real_append = ours.store.append
+            calls: list[int] = []
+
+            def append_after_theirs(events: Sequence[Event], **kwargs: Any) -> list[RecordedEvent]:
+                if not calls:
+                    theirs.append([norway])
+                calls.append(1)
+                return real_append(events, **kwargs)
+
+            ours.store.append = append_after_theirs  # type: ignore[method-assign]
+            records = ours.append([norway, stance(party="NO", event_id="no-stance")])
+            assert len(calls) == 2  # refused once (the stream was no longer empty), then written
+            assert [r.event.event_id for r in records] == [norway.event_id, "no-stance"]
+            ids = [r.event.event_id for r in ours.events()]
+            assert ids.count(norway.event_id) == 1
+            assert "no-stance" in ids
