@@ -7,7 +7,6 @@ each refusal raises a NegotrackError and leaves the log as it was.
 
 from __future__ import annotations
 
-import textwrap
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
@@ -570,6 +569,21 @@ class TestFacade:
         )
 
 
+def statement(signatories: str, stance: str, reading: str | None = None) -> str:
+    """A statements section with one statement on the territory clause."""
+    readings = (
+        ""
+        if reading is None
+        else f"    readings:\n      - {{source: wire, signatories: {reading}}}\n"
+    )
+    return (
+        "statements:\n  - id: s1\n"
+        f"    signatories: {signatories}\n    valid: 2025-11-22\n    source: wire\n"
+        f"{readings}    positions:\n"
+        f'      - {{clause: territory, stance: {stance}, quote: "no"}}\n'
+    )
+
+
 IMPORT_CASES: list[tuple[str, Callable[[str], str], str, Refusal]] = [
     (
         "stance party",
@@ -619,54 +633,19 @@ IMPORT_CASES: list[tuple[str, Callable[[str], str], str, Refusal]] = [
     ),
     (
         "joint signatory",
-        lambda t: (
-            t
-            + textwrap.dedent("""\
-            statements:
-              - id: s1
-                signatories: [GB, FR, XX]
-                valid: 2025-11-22
-                source: wire
-                positions:
-                  - {clause: territory, stance: oppose, quote: "no"}
-            """)
-        ),
+        lambda t: t + statement("[GB, FR, XX]", "oppose"),
         "statements[0].signatories[2]",
         (DatasetError, "unknown party 'XX'"),
     ),
     (
         "reading signatory",
-        lambda t: (
-            t
-            + textwrap.dedent("""\
-            statements:
-              - id: s1
-                signatories: [GB]
-                valid: 2025-11-22
-                source: wire
-                readings:
-                  - {source: wire, signatories: [GB, ZZ]}
-                positions:
-                  - {clause: territory, stance: oppose, quote: "no"}
-            """)
-        ),
+        lambda t: t + statement("[GB]", "oppose", "[GB, ZZ]"),
         "statements[0].readings[0].signatories[1]",
         (DatasetError, "unknown party 'ZZ'"),
     ),
     (
         "joint stance off the scale",
-        lambda t: (
-            t
-            + textwrap.dedent("""\
-            statements:
-              - id: s1
-                signatories: [GB]
-                valid: 2025-11-22
-                source: wire
-                positions:
-                  - {clause: territory, stance: 1.5, quote: "no"}
-            """)
-        ),
+        lambda t: t + statement("[GB]", "1.5"),
         "statements[0].positions[0].stance",
         (DatasetError, "invalid stance 1.5"),
     ),
