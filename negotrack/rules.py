@@ -200,9 +200,9 @@ def check(
         try:
             batch.admit(event)
         except _Refused as refused:
-            raise (
-                refused.error if locate is None else locate(index, refused.field, refused.error)
-            ) from refused.error
+            if locate is None:
+                raise refused.error from refused.error.__cause__
+            raise locate(index, refused.field, refused.error) from refused.error
     return Admission(new_streams=batch.new_streams)
 
 

@@ -102,7 +102,8 @@ def _evidence(value: Evidence | Iterable[Evidence] | None) -> tuple[Evidence, ..
         return ()
     if isinstance(value, Evidence):
         return (value,)
-    items = tuple(value)
+    with _values_of("evidence"):
+        items = tuple(value)
     for item in items:
         if not isinstance(item, Evidence):
             raise ValidationError(f"evidence must be Evidence values, got {item!r}")
