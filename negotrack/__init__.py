@@ -5,7 +5,8 @@ Open a store with :func:`negotrack.open`, record stances through a
 known at any time.
 """
 
-from importlib.metadata import PackageNotFoundError, version
+from importlib.metadata import PackageNotFoundError as _PackageNotFoundError
+from importlib.metadata import version as _version
 
 from negotrack.errors import (
     AlreadyRetractedError,
@@ -64,8 +65,8 @@ from negotrack.store import RecordedEvent, cell_stream
 from negotrack.tracker import DEFAULT_URL, Negotiation, Tracker, open
 
 try:
-    __version__ = version("negotrack")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = _version("negotrack")
+except _PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0+unknown"
 
 __all__ = [

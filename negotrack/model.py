@@ -12,7 +12,7 @@ import math
 import re
 from collections.abc import Mapping
 from datetime import date, datetime
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, TypeVar
 
 import attrs
 
@@ -36,8 +36,11 @@ __all__ = [
     "check_clause_id",
     "check_negotiation_id",
     "check_party_id",
+    "on_scale",
+    "parse_choice",
     "parse_stance",
     "stance_label",
+    "stance_point",
     "validate_aware",
     "validate_unit",
 ]
@@ -143,6 +146,57 @@ class IntervalScale:
         return f"a number from {self.low:g} to {self.high:g}"
 
 
+def stance_point(value: object, clause: str | None = None) -> StanceValue:
+    """Read a stance as the caller wrote it, before its clause's scale is known.
+
+    A label (``"lean_oppose"``) or an :class:`Ordinal` is a point of the ordinal
+    scale; a number is a point of an interval scale.  Whether the point is on
+    the clause's scale is :func:`on_scale`'s question, asked by
+    :mod:`negotrack.rules` when the event is written.
+
+    Raises:
+        InvalidStanceError: neither a label nor a finite number.
+    """
+    if isinstance(value, Ordinal):
+        return value
+    if isinstance(value, str) and value in _LABELS:
+        return _LABELS[value]
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        number = float(value) if _fits_float(value) else math.nan
+        if math.isfinite(number):
+            return number
+    raise InvalidStanceError(value, _ORDINAL_FORM + ", or a number on the clause's scale", clause)
+
+
+def _fits_float(value: int | float) -> bool:
+    try:
+        float(value)
+    except OverflowError:  # an int beyond float range, e.g. 10**400
+        return False
+    return True
+
+
+def on_scale(point: StanceValue, scale: IntervalScale | None, clause: str | None = None) -> None:
+    """Refuse a stance point that is not on ``scale`` (``None``: the ordinal scale).
+
+    Raises:
+        InvalidStanceError: a number on the ordinal scale, a label on an
+            interval scale, or a number outside the interval.
+    """
+    if scale is None:
+        if not isinstance(point, Ordinal):
+            raise InvalidStanceError(stance_label(point), _ORDINAL_FORM, clause)
+        return
+    if isinstance(point, Ordinal) or not (
+        isinstance(point, int | float)
+        and not isinstance(point, bool)
+        and math.isfinite(point)
+        and scale.low <= point <= scale.high
+    ):
+        shown = stance_label(point) if isinstance(point, Ordinal) else point
+        raise InvalidStanceError(shown, scale.describe(), clause)
+
+
 def parse_stance(
     value: object, scale: IntervalScale | None = None, clause: str | None = None
 ) -> StanceValue:
@@ -157,18 +211,28 @@ def parse_stance(
     Raises:
         InvalidStanceError: the value is not a point of the scale.
     """
-    if scale is None:
-        if isinstance(value, Ordinal):
-            return value
-        if isinstance(value, str) and value in _LABELS:
-            return _LABELS[value]
+    labelled = isinstance(value, Ordinal) or (isinstance(value, str) and value in _LABELS)
+    if scale is None and not labelled:
         raise InvalidStanceError(value, _ORDINAL_FORM, clause)
-    if isinstance(value, bool) or not isinstance(value, int | float) or isinstance(value, Ordinal):
-        raise InvalidStanceError(value, scale.describe(), clause)
-    number = float(value)
-    if not (math.isfinite(number) and scale.low <= number <= scale.high):
-        raise InvalidStanceError(value, scale.describe(), clause)
-    return number
+    point = stance_point(value, clause)
+    on_scale(point, scale, clause)
+    return point
+
+
+_Choice = TypeVar("_Choice", bound=enum.Enum)
+
+
+def parse_choice(kind: type[_Choice], value: object, field: str) -> _Choice:
+    """The member of a string enum that ``value`` names (``PartyKind``, ``Role``, ...).
+
+    Raises:
+        ValidationError: ``value`` names no member; the message lists them all.
+    """
+    try:
+        return kind(value)
+    except (ValueError, TypeError):
+        allowed = ", ".join(str(member.value) for member in kind)
+        raise ValidationError(f"{field} must be one of {allowed}, got {value!r}") from None
 
 
 def stance_label(value: StanceValue) -> str | float:

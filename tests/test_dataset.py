@@ -130,7 +130,7 @@ class TestImporter:
                 lambda t: t.replace("  - id: FR", "  - id: GB"),
                 13,
                 "parties[1].id",
-                "duplicate party id 'GB'",
+                "party 'GB' already exists",
             ),
             (
                 lambda t: t.replace('    quote: "borders must not change"\n', ""),

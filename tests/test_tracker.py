@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 
@@ -393,3 +394,145 @@ class TestReviewedEdges:
         """A database that cannot be opened is a StoreError naming it."""
         with pytest.raises(negotrack.StoreError, match="cannot open the store"):
             negotrack.open("sqlite:////nonexistent-folder/x.db")
+
+
+# Every write method, called twice with the same id: (method, call with the id).
+RETRIES: list[tuple[str, Any]] = [
+    ("register_party", lambda n, i: n.register_party("NO", "Norway", event_id=i)),
+    ("start_membership", lambda n, i: n.start_membership("GB", "e3", valid_at=day(0), event_id=i)),
+    ("end_membership", lambda n, i: n.end_membership("GB", "e3", valid_at=day(2), event_id=i)),
+    ("table_clause", lambda n, i: n.table_clause("sanctions", "S", valid_at=day(0), event_id=i)),
+    ("amend_clause", lambda n, i: n.amend_clause("territory", "new", valid_at=day(1), event_id=i)),
+    ("withdraw_clause", lambda n, i: n.withdraw_clause("territory", valid_at=day(3), event_id=i)),
+    (
+        "record_stance",
+        lambda n, i: n.record_stance(
+            "GB", "territory", "oppose", valid_at=day(1), expected_version=1, event_id=i
+        ),
+    ),
+    (
+        "record_joint_statement",
+        lambda n, i: n.record_joint_statement(
+            ["GB", "FR"], "territory", "support", valid_at=day(1), event_id=i
+        ),
+    ),
+    (
+        "withdraw_stance",
+        lambda n, i: n.withdraw_stance(
+            "GB", "territory", valid_at=day(2), expected_version=1, event_id=i
+        ),
+    ),
+    ("retract", lambda n, i: n.retract("first", reason="misquote", retraction_id=i)),
+    (
+        "correct",
+        lambda n, i: n.correct("first", reason="wrong day", valid_at=day(2), correction_id=i),
+    ),
+    ("record_note", lambda n, i: n.record_note("call", "a call", valid_at=day(1), event_id=i)),
+]
+
+
+class TestRetries:
+    """A retry after a lost reply passes the same id and writes nothing new."""
+
+    @pytest.mark.parametrize(("method", "call"), RETRIES, ids=[r[0] for r in RETRIES])
+    def test_same_id_writes_nothing_new(
+        self, tracker: negotrack.Tracker, method: str, call: Any
+    ) -> None:
+        """The second call returns the stored record(s); the log is unchanged."""
+        neg = open_test_negotiation(tracker)
+        neg.record_stance("GB", "territory", "oppose", valid_at=day(0), event_id="first")
+        first = call(neg, f"retry-{method}")
+        after_first = list(tracker.events())
+        again = call(neg, f"retry-{method}")
+        assert again == first
+        assert list(tracker.events()) == after_first
+
+    def test_every_write_method_is_tried(self) -> None:
+        """The table above covers each of Negotiation's write methods."""
+        writers = {
+            name
+            for name in dir(negotrack.Negotiation)
+            if name.split("_")[0]
+            in {
+                "register",
+                "start",
+                "end",
+                "table",
+                "amend",
+                "withdraw",
+                "record",
+                "retract",
+                "correct",
+            }
+            and name != "end_of"
+        }
+        assert writers == {method for method, _ in RETRIES}
+
+
+class TestWritePath:
+    """What the shared write path keeps and refuses."""
+
+    def test_end_membership_keeps_its_note(self, tracker: negotrack.Tracker) -> None:
+        """The note given to end_membership is stored with the event."""
+        neg = open_test_negotiation(tracker)
+        neg.start_membership("GB", "e3", valid_at=day(0))
+        ended = neg.end_membership("GB", "e3", valid_at=day(2), note="left after the vote")
+        assert tracker.event(ended.event.event_id).event.note == "left after the vote"  # type: ignore[union-attr]
+
+    @pytest.mark.parametrize(
+        ("call", "message"),
+        [
+            (lambda n: n.start_membership("GB", "e3", valid_at=day(0), role="x"), "role"),
+            (lambda n: n.register_party("NO", "Norway", kind=3), "kind"),
+            (
+                lambda n: n.record_stance(
+                    "GB", "territory", "oppose", valid_at=day(1), salience="0.5"
+                ),
+                "StanceRecorded",
+            ),
+            (lambda n: n.record_stance("GB", "territory", 10**400, valid_at=day(1)), "stance"),
+            (lambda n: n.record_stance("GB", "territory", ["oppose"], valid_at=day(1)), "stance"),
+            (lambda n: n.record_stance("GB", "territory", "oppose", valid_at="2025"), "valid_at"),
+            (lambda n: n.record_note("call", "x", valid_at=day(0), parties="GB"), "parties"),
+            (lambda n: n.record_note("call", "x", valid_at=day(0), parties=5), "parties"),
+            (
+                lambda n: n.record_stance("GB", "territory", "oppose", valid_at=day(0), evidence=5),
+                "evidence",
+            ),
+            (lambda n: n.table_clause("c", "C", valid_at=day(0), scale=(0, 100)), "IntervalScale"),
+            (lambda n: n.register_party("NO", "Norway", event_id=""), "event id"),
+            (lambda n: n.correct("first", reason="x", precision="hour"), "precision"),
+            (lambda n: n.correct("first", reason="x", salience=[1]), "StanceRecorded"),
+        ],
+    )
+    def test_foreign_errors_become_validation_errors(
+        self, tracker: negotrack.Tracker, call: Any, message: str
+    ) -> None:
+        """A wrong value or type is a ValidationError naming it, never a bare TypeError."""
+        neg = open_test_negotiation(tracker)
+        neg.record_stance("GB", "territory", "oppose", valid_at=day(0), event_id="first")
+        before = list(tracker.events())
+        with pytest.raises(ValidationError, match=message):
+            call(neg)
+        assert list(tracker.events()) == before
+
+    def test_history_known_at_uses_the_matrix_rule(self, tracker: negotrack.Tracker) -> None:
+        """history and matrix known at one instant see the same entries and retractions."""
+        neg = open_test_negotiation(tracker)
+        first = neg.record_stance("GB", "territory", "oppose", valid_at=day(0))
+        second = neg.record_stance("GB", "territory", "support", valid_at=day(1))
+        retraction = neg.retract(second.event.event_id, reason="misquote")
+        for known, ids, retracted in [
+            (first.recorded_at, [first.event.event_id], []),
+            (second.recorded_at, [first.event.event_id, second.event.event_id], []),
+            (
+                retraction.recorded_at,
+                [first.event.event_id, second.event.event_id],
+                [second.event.event_id],
+            ),
+        ]:
+            history = neg.history("GB", "territory", known_at=known)
+            assert [e.event_id for e in history] == ids
+            assert [e.event_id for e in history if e.retracted] == retracted
+            cell = neg.matrix(day(5), known_at=known)["GB", "territory"]
+            assert cell.event_id == history.current()[-1].event_id

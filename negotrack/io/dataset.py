@@ -8,28 +8,31 @@ until all of them pass:
 1. parse the YAML, remembering the line of every value;
 2. structure it into the ``*Spec`` classes below with a strict cattrs
    converter (unknown keys, wrong types and missing fields are refused);
-3. check what types cannot: ids declared before use, unique ids, stances on
-   their clause's scale, tz-aware times, a quote behind every stance.
+3. parse each value once (tz-aware times, stances, sources, a quote behind
+   every stance) into one list of events with stable ids;
+4. append them through :meth:`Tracker.append`, whose write rules
+   (:mod:`negotrack.rules`: ids declared before use and once, stances on
+   their clause's scale) are reported at their file, line and field.
 
-Then the whole file becomes one list of events with stable ids, appended in
-one transaction: an import is all or nothing, and importing the same file
-again writes nothing new.
+The events are appended in one transaction: an import is all or nothing, and
+importing the same file again writes nothing new.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, TypeVar
 
 import attrs
 import cattrs
 import yaml
 from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, IterableValidationError
 
+from negotrack import rules
 from negotrack._time import valid_instant, zone
-from negotrack.errors import DatasetError, NegotrackError
+from negotrack.errors import DatasetError, NegotrackError, UnknownClauseError, UnknownPartyError
 from negotrack.events import (
     ClauseTabled,
     Event,
@@ -46,12 +49,13 @@ from negotrack.model import (
     Evidence,
     IntervalScale,
     PartyKind,
+    Precision,
     Role,
     Source,
     check_clause_id,
     check_negotiation_id,
     check_party_id,
-    parse_stance,
+    stance_point,
 )
 from negotrack.store import RecordedEvent
 from negotrack.tracker import Tracker
@@ -70,6 +74,8 @@ FORMAT = "negotrack/1"
 
 When: TypeAlias = date | datetime
 Path_: TypeAlias = tuple[str | int, ...]
+_E = TypeVar("_E", bound=Event)
+_T = TypeVar("_T")
 
 
 # -- the file's shape ----------------------------------------------------------
@@ -413,19 +419,36 @@ def _event_id(negotiation: str, *parts: str) -> str:
     return "/".join((negotiation, *parts))
 
 
+@attrs.frozen
+class _Origin:
+    """Where an event comes from in the file: its item, and event fields renamed there."""
+
+    item: Path_
+    renamed: Mapping[str, Path_] = attrs.field(factory=dict)
+
+    def path(self, field: rules.Field) -> Path_:
+        if not field:
+            return self.item
+        head, *rest = field
+        return (*self.item, *self.renamed.get(str(head), (head,)), *rest)
+
+
+_HINTS: dict[type[NegotrackError], str] = {
+    UnknownPartyError: ": declare it under parties",
+    UnknownClauseError: ": declare it under clauses",
+}
+
+
 def dataset_events(data: DatasetFile, located: _Located) -> list[Event]:
-    """Check a structured dataset and turn it into events with stable ids.
+    """Turn a structured dataset into events with stable ids.
+
+    Values are parsed here (times, stances, sources, quotes); the write rules
+    (references, scales, duplicates) are checked when the events are appended.
 
     Raises:
-        DatasetError: an unknown or duplicate id, a bad stance or time, a missing quote.
+        DatasetError: a bad value or time, a missing quote, an id used twice in the file.
     """
-    builder = _Builder(data, located)
-    try:
-        return builder.events()
-    except DatasetError:
-        raise
-    except NegotrackError as exc:  # a value refused when its event is made: name the item
-        raise located.error(builder.here, str(exc)) from exc
+    return _Builder(data, located).events()
 
 
 class _Builder:
@@ -433,51 +456,52 @@ class _Builder:
         self.data = data
         self.at = located
         self.neg = data.negotiation.id
-        self.parties: set[str] = set()
-        self.scales: dict[str, IntervalScale | None] = {}
-        self.here: Path_ = ("negotiation",)  # the item being built, for errors found late
-        self.memberships: set[str] = set()
+        self.out: list[Event] = []
+        self.origins: list[_Origin] = []
 
-    def _check(self, path: Path_, check: Any, value: Any) -> None:
+    def locate(self, index: int, field: rules.Field, error: NegotrackError) -> NegotrackError:
+        """A write rule's refusal of event ``index``, at its place in the file."""
+        hint = next((h for kind, h in _HINTS.items() if isinstance(error, kind)), "")
+        return self.at.error(self.origins[index].path(field), f"{error}{hint}")
+
+    def _add(self, origin: _Origin, event_type: type[_E], /, **fields: Any) -> _E:
+        """Make one event; a value it refuses is reported at its item in the file."""
         try:
-            check(value)
+            event = event_type(negotiation=self.neg, **fields)
+        except NegotrackError as exc:
+            raise self.at.error(origin.item, str(exc)) from exc
+        self.out.append(event)
+        self.origins.append(origin)
+        return event
+
+    def _parsed(self, path: Path_, parse: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
+        try:
+            return parse(*args, **kwargs)
         except NegotrackError as exc:
             raise self.at.error(path, str(exc)) from exc
 
-    def _time(self, path: Path_, value: When) -> tuple[datetime, Any]:
-        try:
-            return valid_instant(value, self.tz, path[-1] if isinstance(path[-1], str) else "valid")
-        except NegotrackError as exc:
-            raise self.at.error(path, str(exc)) from exc
+    def _time(self, path: Path_, value: When) -> tuple[datetime, Precision]:
+        field = path[-1] if isinstance(path[-1], str) else "valid"
+        return self._parsed(path, valid_instant, value, self.tz, field)
 
     def _unique(self, seen: set[str], path: Path_, value: str, what: str) -> None:
         if value in seen:
             raise self.at.error(path, f"duplicate {what} id {value!r}")
         seen.add(value)
 
-    def _party(self, path: Path_, party: str) -> None:
-        if party not in self.parties:
-            raise self.at.error(path, f"unknown party {party!r}: declare it under parties")
-
-    def _clause(self, path: Path_, clause: str) -> IntervalScale | None:
-        if clause not in self.scales:
-            raise self.at.error(path, f"unknown clause {clause!r}: declare it under clauses")
-        return self.scales[clause]
-
     def _sources(self) -> dict[str, Source]:
-        sources = {}
-        for sid, spec in self.data.sources.items():
-            try:
-                sources[sid] = Source(
-                    outlet=spec.outlet,
-                    title=spec.title,
-                    url=spec.url,
-                    published=spec.published,
-                    file=spec.file,
-                )
-            except NegotrackError as exc:
-                raise self.at.error(("sources", sid), str(exc)) from exc
-        return sources
+        return {
+            sid: self._parsed(
+                ("sources", sid),
+                Source,
+                outlet=spec.outlet,
+                title=spec.title,
+                url=spec.url,
+                published=spec.published,
+                file=spec.file,
+            )
+            for sid, spec in self.data.sources.items()
+        }
 
     def _source(self, path: Path_, source: str) -> Source:
         if source not in self.sources:
@@ -491,77 +515,56 @@ class _Builder:
             )
         return Evidence(source=self._source((*path, "source"), source), quote=quote, stated=stated)
 
-    def _stance(
-        self, path: Path_, value: str | float, clause: str, scale: IntervalScale | None
-    ) -> Any:
-        try:
-            return parse_stance(value, scale, clause)
-        except NegotrackError as exc:
-            raise self.at.error((*path, "stance"), str(exc)) from exc
-
-    def _unit(self, path: Path_, value: float | None) -> None:
-        if value is not None and not 0.0 <= value <= 1.0:
-            raise self.at.error(path, f"expected a number from 0 to 1, got {value!r}")
-
     def events(self) -> list[Event]:
         data, neg = self.data, self.neg
-        self._check(("negotiation", "id"), check_negotiation_id, neg)
-        self._check(("negotiation", "timezone"), zone, data.negotiation.timezone)
-        self.tz = zone(data.negotiation.timezone)
+        self._parsed(("negotiation", "id"), check_negotiation_id, neg)
+        self.tz = self._parsed(("negotiation", "timezone"), zone, data.negotiation.timezone)
         self.sources = self._sources()
-        out: list[Event] = [
-            NegotiationOpened(
-                negotiation=neg,
-                event_id=_event_id(neg, "negotiation"),
-                title=data.negotiation.title,
-                timezone=data.negotiation.timezone,
-                description=data.negotiation.description,
-            )
-        ]
+        self._add(
+            _Origin(("negotiation",), {"negotiation": ("id",)}),
+            NegotiationOpened,
+            event_id=_event_id(neg, "negotiation"),
+            title=data.negotiation.title,
+            timezone=data.negotiation.timezone,
+            description=data.negotiation.description,
+        )
         for i, party in enumerate(data.parties):
-            path: Path_ = ("parties", i, "id")
-            self.here = ("parties", i)
-            self._check(path, check_party_id, party.id)
-            self._unique(self.parties, path, party.id, "party")
-            out.append(
-                PartyRegistered(
-                    negotiation=neg,
-                    event_id=_event_id(neg, "party", party.id),
-                    party=party.id,
-                    name=party.name,
-                    kind=party.kind,
-                    aliases=party.aliases,
-                )
+            self._parsed(("parties", i, "id"), check_party_id, party.id)
+            self._add(
+                _Origin(("parties", i), {"party": ("id",)}),
+                PartyRegistered,
+                event_id=_event_id(neg, "party", party.id),
+                party=party.id,
+                name=party.name,
+                kind=party.kind,
+                aliases=party.aliases,
             )
-        self._memberships(out)
-        self._clauses(out)
-        self._stances(out)
+        self._memberships()
+        self._clauses()
+        self._stances()
         statement_ids: set[str] = set()
         for i, statement in enumerate(data.statements):
-            out.extend(self._statement(("statements", i), statement, statement_ids))
-        self._notes(out)
-        return out
+            self._statement(("statements", i), statement, statement_ids)
+        self._notes()
+        return self.out
 
-    def _memberships(self, out: list[Event]) -> None:
-        data, neg = self.data, self.neg
-        for i, membership in enumerate(data.memberships):
-            path = self.here = ("memberships", i)
-            self._party((*path, "member"), membership.member)
-            self._party((*path, "group"), membership.group)
+    def _memberships(self) -> None:
+        seen: set[str] = set()
+        for i, membership in enumerate(self.data.memberships):
+            path: Path_ = ("memberships", i)
             start, precision = self._time((*path, "valid_from"), membership.valid_from)
             key = f"{membership.member}/{membership.group}/{start.isoformat()}"
-            self._unique(self.memberships, (*path, "valid_from"), key, "membership")
-            out.append(
-                MembershipStarted(
-                    negotiation=neg,
-                    event_id=_event_id(neg, "membership", key),
-                    member=membership.member,
-                    group=membership.group,
-                    role=membership.role,
-                    valid_at=start,
-                    precision=precision,
-                    note=membership.dated,
-                )
+            self._unique(seen, (*path, "valid_from"), key, "membership")
+            self._add(
+                _Origin(path, {"valid_at": ("valid_from",)}),
+                MembershipStarted,
+                event_id=_event_id(self.neg, "membership", key),
+                member=membership.member,
+                group=membership.group,
+                role=membership.role,
+                valid_at=start,
+                precision=precision,
+                note=membership.dated,
             )
             if membership.valid_until is not None:
                 end, end_precision = self._time((*path, "valid_until"), membership.valid_until)
@@ -569,124 +572,99 @@ class _Builder:
                     raise self.at.error(
                         (*path, "valid_until"), "valid_until must be after valid_from"
                     )
-                out.append(
-                    MembershipEnded(
-                        negotiation=neg,
-                        event_id=_event_id(neg, "membership-end", key),
-                        member=membership.member,
-                        group=membership.group,
-                        valid_at=end,
-                        precision=end_precision,
-                    )
+                self._add(
+                    _Origin(path, {"valid_at": ("valid_until",)}),
+                    MembershipEnded,
+                    event_id=_event_id(self.neg, "membership-end", key),
+                    member=membership.member,
+                    group=membership.group,
+                    valid_at=end,
+                    precision=end_precision,
                 )
 
-    def _clauses(self, out: list[Event]) -> None:
-        data, neg = self.data, self.neg
-        for i, clause in enumerate(data.clauses):
-            path = self.here = ("clauses", i)
-            self._check((*path, "id"), check_clause_id, clause.id)
-            if clause.id in self.scales:
-                raise self.at.error((*path, "id"), f"duplicate clause id {clause.id!r}")
+    def _clauses(self) -> None:
+        for i, clause in enumerate(self.data.clauses):
+            path: Path_ = ("clauses", i)
+            self._parsed((*path, "id"), check_clause_id, clause.id)
             scale = None
             if clause.scale is not None:
-                try:
-                    scale = IntervalScale(
-                        low=clause.scale.low, high=clause.scale.high, labels=clause.scale.labels
-                    )
-                except NegotrackError as exc:
-                    raise self.at.error((*path, "scale"), str(exc)) from exc
-            self.scales[clause.id] = scale
+                scale = self._parsed(
+                    (*path, "scale"),
+                    IntervalScale,
+                    low=clause.scale.low,
+                    high=clause.scale.high,
+                    labels=clause.scale.labels,
+                )
             tabled, precision = self._time((*path, "tabled"), clause.tabled)
-            out.append(
-                ClauseTabled(
-                    negotiation=neg,
-                    event_id=_event_id(neg, "clause", clause.id),
-                    clause=clause.id,
-                    title=clause.title,
-                    topic=clause.topic,
-                    text=clause.text,
-                    scale=scale,
-                    valid_at=tabled,
-                    precision=precision,
-                )
+            self._add(
+                _Origin(path, {"clause": ("id",)}),
+                ClauseTabled,
+                event_id=_event_id(self.neg, "clause", clause.id),
+                clause=clause.id,
+                title=clause.title,
+                topic=clause.topic,
+                text=clause.text,
+                scale=scale,
+                valid_at=tabled,
+                precision=precision,
             )
 
-    def _stances(self, out: list[Event]) -> None:
-        data, neg = self.data, self.neg
+    def _stances(self) -> None:
         ids: set[str] = set()
-        for i, stance in enumerate(data.stances):
-            path = self.here = ("stances", i)
+        for i, stance in enumerate(self.data.stances):
+            path: Path_ = ("stances", i)
             self._unique(ids, (*path, "id"), stance.id, "stance")
-            self._party((*path, "party"), stance.party)
-            scale = self._clause((*path, "clause"), stance.clause)
             valid_at, precision = self._time((*path, "valid"), stance.valid)
-            self._unit((*path, "confidence"), stance.confidence)
-            self._unit((*path, "salience"), stance.salience)
-            out.append(
-                StanceRecorded(
-                    negotiation=neg,
-                    event_id=_event_id(neg, "stance", stance.id),
-                    party=stance.party,
-                    clause=stance.clause,
-                    stance=self._stance(path, stance.stance, stance.clause, scale),
-                    valid_at=valid_at,
-                    precision=precision,
-                    evidence=(self._evidence(path, stance.source, stance.quote, stance.stated),),
-                    salience=stance.salience,
-                    confidence=stance.confidence,
-                    conditions=stance.conditions,
-                    speaker=stance.speaker,
-                    note=_joined(stance.dated, stance.note),
-                )
+            self._add(
+                _Origin(path, {"valid_at": ("valid",)}),
+                StanceRecorded,
+                event_id=_event_id(self.neg, "stance", stance.id),
+                party=stance.party,
+                clause=stance.clause,
+                stance=self._parsed((*path, "stance"), stance_point, stance.stance, stance.clause),
+                valid_at=valid_at,
+                precision=precision,
+                evidence=(self._evidence(path, stance.source, stance.quote, stance.stated),),
+                salience=stance.salience,
+                confidence=stance.confidence,
+                conditions=stance.conditions,
+                speaker=stance.speaker,
+                note=_joined(stance.dated, stance.note),
             )
 
-    def _notes(self, out: list[Event]) -> None:
-        data, neg = self.data, self.neg
+    def _notes(self) -> None:
         note_ids: set[str] = set()
-        for i, note in enumerate(data.notes):
-            path = self.here = ("notes", i)
+        for i, note in enumerate(self.data.notes):
+            path: Path_ = ("notes", i)
             self._unique(note_ids, (*path, "id"), note.id, "note")
-            for j, party in enumerate(note.parties):
-                self._party((*path, "parties", j), party)
             valid_at, precision = self._time((*path, "valid"), note.valid)
             evidence: tuple[Evidence, ...] = ()
             if note.quote is not None and note.source is None:
                 raise self.at.error((*path, "quote"), "a quote needs its source: add source")
             if note.source is not None:
                 evidence = (self._evidence(path, note.source, note.quote, True),)
-            out.append(
-                NoteRecorded(
-                    negotiation=neg,
-                    event_id=_event_id(neg, "note", note.id),
-                    kind=note.kind,
-                    text=note.text,
-                    valid_at=valid_at,
-                    precision=precision,
-                    parties=note.parties,
-                    evidence=evidence,
-                )
+            self._add(
+                _Origin(path, {"valid_at": ("valid",)}),
+                NoteRecorded,
+                event_id=_event_id(self.neg, "note", note.id),
+                kind=note.kind,
+                text=note.text,
+                valid_at=valid_at,
+                precision=precision,
+                parties=note.parties,
+                evidence=evidence,
             )
 
-    def _statement(self, path: Path_, statement: StatementSpec, seen: set[str]) -> Iterator[Event]:
-        self.here = path
+    def _statement(self, path: Path_, statement: StatementSpec, seen: set[str]) -> None:
         self._unique(seen, (*path, "id"), statement.id, "statement")
-        if not statement.signatories:
-            raise self.at.error((*path, "signatories"), "a joint statement needs signatories")
-        if len(set(statement.signatories)) != len(statement.signatories):
-            raise self.at.error((*path, "signatories"), "a signatory is listed twice")
-        for j, party in enumerate(statement.signatories):
-            self._party((*path, "signatories", j), party)
-        readings = []
-        for j, reading in enumerate(statement.readings):
-            for k, party in enumerate(reading.signatories):
-                self._party((*path, "readings", j, "signatories", k), party)
-            readings.append(
-                Reading(
-                    signatories=reading.signatories,
-                    source=self._source((*path, "readings", j, "source"), reading.source),
-                    note=reading.note,
-                )
+        readings = tuple(
+            Reading(
+                signatories=reading.signatories,
+                source=self._source((*path, "readings", j, "source"), reading.source),
+                note=reading.note,
             )
+            for j, reading in enumerate(statement.readings)
+        )
         valid_at, precision = self._time((*path, "valid"), statement.valid)
         if not statement.positions:
             raise self.at.error(
@@ -695,18 +673,24 @@ class _Builder:
         clauses: set[str] = set()
         for j, position in enumerate(statement.positions):
             where: Path_ = (*path, "positions", j)
-            self.here = where
-            scale = self._clause((*where, "clause"), position.clause)
             self._unique(clauses, (*where, "clause"), position.clause, "position clause")
-            self._unit((*where, "confidence"), position.confidence)
-            self._unit((*where, "salience"), position.salience)
             evidence = self._evidence(where, statement.source, position.quote, position.stated)
-            yield JointStatementRecorded(
-                negotiation=self.neg,
+            self._add(
+                _Origin(
+                    path,
+                    {
+                        "clause": ("positions", j, "clause"),
+                        "stance": ("positions", j, "stance"),
+                        "valid_at": ("valid",),
+                    },
+                ),
+                JointStatementRecorded,
                 event_id=_event_id(self.neg, "statement", statement.id, position.clause),
                 signatories=statement.signatories,
                 clause=position.clause,
-                stance=self._stance(where, position.stance, position.clause, scale),
+                stance=self._parsed(
+                    (*where, "stance"), stance_point, position.stance, position.clause
+                ),
                 valid_at=valid_at,
                 precision=precision,
                 evidence=(evidence,),
@@ -715,7 +699,7 @@ class _Builder:
                 conditions=position.conditions,
                 title=statement.title,
                 statement=statement.id,
-                readings=tuple(readings),
+                readings=readings,
                 note=statement.dated,
             )
 
@@ -735,9 +719,10 @@ def import_dataset(tracker: Tracker, path: str | Path) -> ImportResult:
         ConflictError: the file contradicts the store (an id reused for other content).
     """
     data, located = load_dataset(path)
-    events = dataset_events(data, located)
-    last = tracker.store.last_position()
-    records = tracker.append(events)
+    builder = _Builder(data, located)
+    events = builder.events()
+    last = tracker.last_position()
+    records = tracker.append(events, locate=builder.locate)
     written = sum(1 for r in records if r.position > last)
     return ImportResult(
         negotiation=data.negotiation.id, events=len(events), written=written, records=tuple(records)

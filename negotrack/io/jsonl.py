@@ -56,7 +56,7 @@ def export_jsonl(tracker: Tracker, out: TextIO, *, negotiation: str | None = Non
     writer appending meanwhile cannot make the file disagree with itself: the
     export stops at the position the count was taken at.
     """
-    last = tracker.store.last_position()
+    last = tracker.last_position()
     records = [r for r in tracker.events(negotiation=negotiation) if r.position <= last]
     header = {HEADER_KEY: VERSION, "negotiation": negotiation, "events": len(records)}
     out.write(json.dumps(header) + "\n")

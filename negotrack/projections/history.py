@@ -18,7 +18,7 @@ from negotrack.events import (
 from negotrack.model import Evidence, Precision, StanceValue, stance_label
 from negotrack.store import CellEntry, RecordedEvent
 
-__all__ = ["History", "HistoryEntry", "history_entry", "project_history"]
+__all__ = ["History", "HistoryEntry", "build_history", "history_entry", "project_history"]
 
 
 @attrs.frozen(kw_only=True)
@@ -66,15 +66,11 @@ class HistoryEntry:
         }
 
 
-def history_entry(entry: CellEntry, known_at: datetime | None = None) -> HistoryEntry:
-    """The history entry of a stored cell entry, its retraction seen as of ``known_at``."""
+def history_entry(entry: CellEntry, known_position: int | None = None) -> HistoryEntry:
+    """The history entry of a stored cell entry, its retraction seen at ``known_position``."""
     event = entry.record.event
     retraction = entry.retracted_by
-    if (
-        retraction is not None
-        and known_at is not None
-        and to_micros(retraction.recorded_at) > to_micros(known_at)
-    ):
+    if retraction is not None and not _known(retraction, known_position):
         retraction = None
     retracting = retraction.event if retraction is not None else None
     assert retracting is None or isinstance(retracting, StanceRetracted)
@@ -129,6 +125,44 @@ class History:
         return [e for e in self.entries if not e.retracted]
 
 
+def _known(record: RecordedEvent, known_position: int | None) -> bool:
+    """Whether a view known at ``known_position`` (``None``: now) sees the record.
+
+    Record times increase with positions, so "recorded at or before K" and "at
+    or before the last position recorded by K" are the same rule; every view
+    applies it to positions.
+    """
+    return known_position is None or record.position <= known_position
+
+
+def build_history(
+    entries: Iterable[CellEntry],
+    negotiation: str,
+    party: str,
+    clause: str,
+    *,
+    known_at: datetime | None = None,
+    known_position: int | None = None,
+) -> History:
+    """The history of one cell from its entries, as known at ``known_position``.
+
+    Args:
+        entries: the cell's stance events, each with its retraction if any.
+        known_at: the instant the view is known at (kept on the value).
+        known_position: the last position recorded by ``known_at`` (``None``:
+            everything); entries and retractions after it are not known yet.
+    """
+    result = [history_entry(e, known_position) for e in entries if _known(e.record, known_position)]
+    result.sort(key=lambda e: (to_micros(e.valid_at), e.position))
+    return History(
+        negotiation=negotiation,
+        party=party,
+        clause=clause,
+        known_at=known_at,
+        entries=tuple(result),
+    )
+
+
 def project_history(
     records: Iterable[RecordedEvent],
     negotiation: str,
@@ -139,9 +173,12 @@ def project_history(
     """The reference fold of a cell's history over the log."""
     entries: list[CellEntry] = []
     retractions: dict[str, RecordedEvent] = {}
+    known_position = None if known_at is None else 0
     for record in records:
-        if known_at is not None and to_micros(record.recorded_at) > to_micros(known_at):
-            break
+        if known_at is not None:
+            if to_micros(record.recorded_at) > to_micros(known_at):
+                break
+            known_position = record.position
         event = record.event
         if event.negotiation != negotiation:
             continue
@@ -149,28 +186,18 @@ def project_history(
             retractions[event.retracted] = record
         elif (
             isinstance(event, StanceRecorded | StanceWithdrawn)
-            and (event.party, event.clause)
-            == (
-                party,
-                clause,
-            )
+            and (event.party, event.clause) == (party, clause)
         ) or (
             isinstance(event, JointStatementRecorded)
             and event.clause == clause
             and party in event.signatories
         ):
             entries.append(CellEntry(party=party, record=record))
-    result = [
-        history_entry(
-            attrs.evolve(e, retracted_by=retractions.get(e.record.event.event_id)), known_at
-        )
-        for e in entries
-    ]
-    result.sort(key=lambda e: (to_micros(e.valid_at), e.position))
-    return History(
-        negotiation=negotiation,
-        party=party,
-        clause=clause,
+    return build_history(
+        [attrs.evolve(e, retracted_by=retractions.get(e.record.event.event_id)) for e in entries],
+        negotiation,
+        party,
+        clause,
         known_at=known_at,
-        entries=tuple(result),
+        known_position=known_position,
     )

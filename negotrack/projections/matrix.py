@@ -18,7 +18,7 @@ from negotrack.events import (
 from negotrack.model import Evidence, Ordinal, Precision, StanceValue, stance_label
 from negotrack.store import CellEntry, RecordedEvent
 
-__all__ = ["Cell", "Matrix", "cell_of", "project_matrix"]
+__all__ = ["Cell", "Matrix", "build_matrix", "cell_of", "project_matrix"]
 
 
 @attrs.frozen(kw_only=True)
@@ -172,6 +172,25 @@ def _mark(cell: Cell | None) -> str:
     return f"{cell.stance:g}"
 
 
+def build_matrix(
+    entries: Iterable[CellEntry],
+    negotiation: str,
+    as_of: datetime,
+    known_at: datetime | None = None,
+) -> Matrix:
+    """The matrix of the entry that decides each cell (a withdrawal leaves its cell empty).
+
+    A store's as-of query picks those entries; :func:`project_matrix` picks
+    them from the log itself.
+    """
+    cells = {}
+    for entry in entries:
+        cell = cell_of(entry)
+        if cell is not None:
+            cells[(cell.party, cell.clause)] = cell
+    return Matrix(negotiation=negotiation, as_of=as_of, known_at=known_at, cells=cells)
+
+
 def project_matrix(
     records: Iterable[RecordedEvent],
     negotiation: str,
@@ -207,13 +226,11 @@ def project_matrix(
             for party in parties:
                 key = (party, event.clause)
                 candidates.setdefault(key, []).append(CellEntry(party=party, record=record))
-    cells: dict[tuple[str, str], Cell] = {}
-    for key, entries in candidates.items():
+    deciding = []
+    for entries in candidates.values():
         live = [e for e in entries if e.record.event.event_id not in retracted]
-        if not live:
-            continue
-        latest = max(live, key=lambda e: (to_micros(e.record.event.valid_at), e.record.position))  # type: ignore[union-attr]
-        cell = cell_of(latest)
-        if cell is not None:
-            cells[key] = cell
-    return Matrix(negotiation=negotiation, as_of=as_of, known_at=known_at, cells=cells)
+        if live:
+            deciding.append(
+                max(live, key=lambda e: (to_micros(e.record.event.valid_at), e.record.position))  # type: ignore[union-attr]
+            )
+    return build_matrix(deciding, negotiation, as_of, known_at)
