@@ -42,6 +42,7 @@ __all__ = [
     "matrix_html",
     "matrix_repr",
     "matrix_table",
+    "moves_table",
     "stance_chip",
 ]
 
@@ -277,7 +278,7 @@ def _side(cell: Cell | None) -> str:
     return stance_chip(None if cell is None else cell.stance, cell_flags(cell))
 
 
-def diff_html(diff: Diff) -> str:
+def moves_table(diff: Diff) -> str:
     """The moves as a table: who, on what, from what to what, and the quote behind the move."""
     rows = []
     for move in diff:
@@ -289,6 +290,10 @@ def diff_html(diff: Diff) -> str:
             f"<td>{_side(move.before)}</td><td>{_side(move.after)}</td>"
             f"<td>{_s(move.change)}</td><td>{quotes}</td></tr>"
         )
+    return _table(["party", "clause", "before", "after", "change", "evidence"], rows)
+
+
+def diff_html(diff: Diff) -> str:
+    """The moves as a table with the quote behind each move, and the legend."""
     caption = f"<p><strong>{_s(_diff_heading(diff))}</strong>: {len(diff)} moves</p>"
-    headers = ["party", "clause", "before", "after", "change", "evidence"]
-    return f"<div>{caption}{_table(headers, rows)}{legend_html()}</div>"
+    return f"<div>{caption}{moves_table(diff)}{legend_html()}</div>"
