@@ -37,7 +37,7 @@ from negotrack.report.legend import (
 
 try:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.dates import DateFormatter, date2num
+    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter, date2num
     from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch, Rectangle
@@ -324,10 +324,12 @@ def clause_timeline(
         ax.set_ylim(-2.6, 2.6)
     ax.grid(axis="y", color="#dddddd", linewidth=0.5)
     ax.set_xlabel("valid time (when the party held the stance)", fontsize=_FONT)
-    ax.tick_params(axis="x", labelsize=_FONT, rotation=30)
+    ax.tick_params(axis="x", labelsize=_FONT)
     known = describe_known_at(histories[0].known_at, timezone)
     ax.set_title(f"{histories[0].clause}: stances over valid time\n{known}", fontsize=_FONT + 2)
-    ax.xaxis.set_major_formatter(DateFormatter("%d %b %Y", tz=timezone))  # type: ignore[no-untyped-call]
+    locator = AutoDateLocator(tz=timezone)  # type: ignore[no-untyped-call]
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(ConciseDateFormatter(locator, tz=timezone))  # type: ignore[no-untyped-call]
     markers = [
         Line2D([], [], marker="x", linestyle="none", color=_OUTLINE, label="retracted"),
         Line2D(
@@ -414,6 +416,8 @@ def movement_chart(diff: Diff, *, timezone: tzinfo | None = None) -> Figure:
             )
         elif before is not None:
             ax.plot([before], [y], "x", color=_OUTLINE, markersize=7, gid=gid)
+    if not moves:
+        ax.text(0, 0, "nobody moved", ha="center", va="center", fontsize=_FONT + 2)
     ax.set_yticks(range(len(moves)), [f"{m.party} · {m.clause}" for m in moves], fontsize=_FONT)
     ax.set_ylim(len(moves) - 0.5 if moves else 0.5, -0.5)
     ax.set_xticks([float(o) for o in Ordinal], [o.label for o in Ordinal], fontsize=_FONT)
