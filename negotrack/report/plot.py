@@ -236,39 +236,41 @@ def _describe(stance: StanceValue | None) -> str:
     return stance.label if isinstance(stance, Ordinal) else f"{stance:g}"
 
 
+def _spans(groups: Sequence[tuple[str, Sequence[str]]]) -> list[tuple[str, int, int]]:
+    """Each group's name with the first and one-past-last index of its members."""
+    spans, start = [], 0
+    for name, members in groups:
+        spans.append((name, start, start + len(members)))
+        start += len(members)
+    return spans
+
+
 def _draw_groups(
     ax: Axes,
     row_groups: Sequence[tuple[str, Sequence[str]]],
     column_groups: Sequence[tuple[str, Sequence[str]]],
 ) -> None:
     """Lines between groups, and each group's name beside (rows) or above (columns) it."""
-    transform_right = ax.get_yaxis_transform()
-    start = 0
-    for name, members in row_groups:
-        end = start + len(members)
+    for name, start, end in _spans(row_groups):
         if start:
             ax.axhline(start, color="#000000", linewidth=1.2)
         ax.text(
             1.01,
             (start + end) / 2,
             name,
-            transform=transform_right,
+            transform=ax.get_yaxis_transform(),
             va="center",
             fontsize=_FONT,
             gid=f"bloc:{name}",
         )
-        start = end
-    transform_top = ax.get_xaxis_transform()
-    start = 0
-    for name, members in column_groups:
-        end = start + len(members)
+    for name, start, end in _spans(column_groups):
         if start:
             ax.axvline(start, color="#000000", linewidth=1.2)
         ax.text(
             (start + end) / 2,
             1.01,
             name,
-            transform=transform_top,
+            transform=ax.get_xaxis_transform(),
             ha="left",
             va="bottom",
             rotation=45,
@@ -276,7 +278,6 @@ def _draw_groups(
             fontsize=_FONT,
             gid=f"topic:{name}",
         )
-        start = end
 
 
 # -- clause timeline ---------------------------------------------------------------
