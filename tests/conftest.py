@@ -108,3 +108,17 @@ def tracker(backend: Backend) -> Iterator[negotrack.Tracker]:
     """A tracker on a fresh store of each backend."""
     with backend.tracker() as opened:
         yield opened
+
+
+GENEVA = Path(__file__).resolve().parents[1] / "examples" / "geneva_2025" / "geneva_2025.yaml"
+
+
+@pytest.fixture(scope="session")
+def geneva(tmp_path_factory: pytest.TempPathFactory) -> Iterator[negotrack.Tracker]:
+    """The Geneva example imported once into a SQLite file; tests only read it."""
+    from negotrack.io.dataset import import_dataset
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('geneva') / 'geneva.db'}"
+    with negotrack.open(url) as opened:
+        import_dataset(opened, GENEVA)
+        yield opened

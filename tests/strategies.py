@@ -516,3 +516,63 @@ def memberships_graphs(draw: st.DrawFn) -> list[Membership]:
             )
         )
     return out
+# -- view values: matrices built directly, and text a source could hold ------------
+
+hostile_texts = (
+    st.lists(
+        st.sampled_from(["<script>alert(1)</script>", "</td>", "&amp;", '"', "'", "<b>", " "])
+        | st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=12),
+        min_size=1,
+        max_size=5,
+    )
+    .map("".join)
+    .filter(lambda s: s.strip() != "")
+)
+"""Text as a source may hold it: markup, entities and quotes among ordinary characters."""
+
+view_sources = st.builds(
+    Source,
+    outlet=hostile_texts,
+    title=st.none() | hostile_texts,
+    url=st.none() | st.just("https://example.org/report?a=1&b=<2>"),
+    published=st.none() | st.dates(min_value=date(1990, 1, 1), max_value=date(2100, 1, 1)),
+    file=st.none() | st.just("000_855a6cc0775a402e.txt"),
+)
+view_evidence = st.lists(
+    st.builds(Evidence, source=view_sources, quote=hostile_texts, stated=st.booleans()),
+    max_size=2,
+).map(tuple)
+
+
+@st.composite
+def matrices(draw: st.DrawFn) -> negotrack.Matrix:
+    """A matrix made directly from random cells (ordinal or interval stances, any evidence)."""
+    keys = draw(
+        st.lists(
+            st.tuples(st.sampled_from(PARTIES), st.sampled_from(CLAUSES)), unique=True, max_size=10
+        )
+    )
+    cells = {}
+    for index, (party, clause) in enumerate(keys):
+        cells[(party, clause)] = negotrack.Cell(
+            party=party,
+            clause=clause,
+            stance=draw(ordinals | st.floats(min_value=0, max_value=100)),
+            valid_at=draw(aware_datetimes),
+            precision=draw(st.sampled_from(list(Precision))),
+            recorded_at=draw(aware_datetimes),
+            event_id=f"{NEGOTIATION}/stance/{index}",
+            position=index + 1,
+            evidence=draw(view_evidence),
+            salience=draw(unit),
+            confidence=draw(unit),
+            conditions=draw(st.none() | hostile_texts),
+            speaker=draw(st.none() | st.sampled_from(PARTIES)),
+            signatories=tuple(draw(st.lists(st.sampled_from(PARTIES), max_size=3, unique=True))),
+        )
+    return negotrack.Matrix(
+        negotiation=NEGOTIATION,
+        as_of=draw(aware_datetimes),
+        known_at=draw(st.none() | aware_datetimes),
+        cells=cells,
+    )

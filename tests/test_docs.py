@@ -76,3 +76,24 @@ def test_replay_script(in_scratch: Path) -> None:
     assert last["GB", "military-cap"].label == "lean_oppose"
     assert replay.main(["--db", f"sqlite:///{in_scratch / 'again.db'}"]) == 0
     assert os.path.exists(in_scratch / "again.db")
+
+
+def test_pictures_match_what_the_code_draws(tmp_path: Path) -> None:
+    """docs/pictures.py redraws each picture of the docs and README; the committed ones match."""
+    import importlib.util
+
+    from matplotlib.image import imread
+
+    spec = importlib.util.spec_from_file_location("pictures", ROOT / "docs" / "pictures.py")
+    assert spec is not None
+    assert spec.loader is not None
+    pictures = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(pictures)
+    for drawn in pictures.make_pictures(tmp_path):
+        committed = ROOT / "docs" / "_static" / drawn.name
+        assert committed.exists(), f"{committed} is missing: run python docs/pictures.py"
+        new, old = imread(drawn), imread(committed)
+        assert new.shape == old.shape, f"{drawn.name} changed size: run python docs/pictures.py"
+        assert abs(new - old).mean() < 0.01, f"{drawn.name} changed: run python docs/pictures.py"
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "docs/_static/heatmap-2025-11-22.png" in readme

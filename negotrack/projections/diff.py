@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from negotrack.model import Ordinal
 from negotrack.projections.matrix import Cell, Matrix
+
+if TYPE_CHECKING:
+    import pandas
+    import pyarrow
 
 __all__ = ["Diff", "Move", "diff"]
 
@@ -80,6 +84,34 @@ class Diff:
     def movers(self) -> list[str]:
         """The parties that moved on at least one clause, sorted."""
         return sorted({m.party for m in self.moves})
+
+    # The views are imported on first use: `import negotrack` loads neither pandas nor pyarrow.
+
+    def to_pandas(self) -> pandas.DataFrame:
+        """A DataFrame, one row per move (see :func:`negotrack.io.frames.diff_to_pandas`)."""
+        from negotrack.io.frames import diff_to_pandas  # noqa: PLC0415
+
+        return diff_to_pandas(self)
+
+    def to_arrow(self) -> pyarrow.Table:
+        """An Arrow table, one row per move (see :func:`negotrack.io.frames.diff_to_arrow`)."""
+        from negotrack.io.frames import diff_to_arrow  # noqa: PLC0415
+
+        return diff_to_arrow(self)
+
+    def __arrow_c_stream__(self, requested_schema: object | None = None) -> object:
+        """The Arrow PyCapsule stream of :meth:`to_arrow`: pandas, polars and DuckDB read it."""
+        return self.to_arrow().__arrow_c_stream__(requested_schema)
+
+    def __repr__(self) -> str:
+        from negotrack.report.notebook import diff_repr  # noqa: PLC0415
+
+        return diff_repr(self)
+
+    def _repr_html_(self) -> str:
+        from negotrack.report.notebook import diff_html  # noqa: PLC0415
+
+        return diff_html(self)
 
 
 def diff(before: Matrix, after: Matrix) -> Diff:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -17,6 +17,10 @@ from negotrack.events import (
 )
 from negotrack.model import Evidence, Precision, StanceValue, stance_label
 from negotrack.store import CellEntry, RecordedEvent
+
+if TYPE_CHECKING:
+    import pandas
+    import pyarrow
 
 __all__ = ["History", "HistoryEntry", "build_history", "history_entry", "project_history"]
 
@@ -123,6 +127,34 @@ class History:
     def current(self) -> list[HistoryEntry]:
         """The entries not retracted in this view."""
         return [e for e in self.entries if not e.retracted]
+
+    # The views are imported on first use: `import negotrack` loads neither pandas nor pyarrow.
+
+    def to_pandas(self) -> pandas.DataFrame:
+        """A DataFrame, one row per entry (see :func:`negotrack.io.frames.histories_to_pandas`)."""
+        from negotrack.io.frames import histories_to_pandas  # noqa: PLC0415
+
+        return histories_to_pandas([self])
+
+    def to_arrow(self) -> pyarrow.Table:
+        """An Arrow table, one row per entry (see :mod:`negotrack.io.frames`)."""
+        from negotrack.io.frames import histories_to_arrow  # noqa: PLC0415
+
+        return histories_to_arrow([self])
+
+    def __arrow_c_stream__(self, requested_schema: object | None = None) -> object:
+        """The Arrow PyCapsule stream of :meth:`to_arrow`: pandas, polars and DuckDB read it."""
+        return self.to_arrow().__arrow_c_stream__(requested_schema)
+
+    def __repr__(self) -> str:
+        from negotrack.report.notebook import history_repr  # noqa: PLC0415
+
+        return history_repr(self)
+
+    def _repr_html_(self) -> str:
+        from negotrack.report.notebook import history_html  # noqa: PLC0415
+
+        return history_html(self)
 
 
 def _known(record: RecordedEvent, known_position: int | None) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
@@ -17,6 +17,10 @@ from negotrack.events import (
 )
 from negotrack.model import Evidence, Ordinal, Precision, StanceValue, stance_label
 from negotrack.store import CellEntry, RecordedEvent
+
+if TYPE_CHECKING:
+    import pandas
+    import pyarrow
 
 __all__ = ["Cell", "Matrix", "build_matrix", "cell_of", "project_matrix"]
 
@@ -153,6 +157,37 @@ class Matrix:
         lines.append("")
         lines += [f"{i + 1:>3} {clause}" for i, clause in enumerate(columns)]
         return "\n".join(lines)
+
+    # The views live in negotrack.io.frames and negotrack.report.notebook; they are
+    # imported on first use so that `import negotrack` loads neither pandas nor pyarrow.
+
+    def to_pandas(
+        self, *, wide: bool = False, values: Literal["stance", "score"] = "stance"
+    ) -> pandas.DataFrame:
+        """A DataFrame: a row per cell and its evidence, or ``wide`` (see negotrack.io.frames)."""
+        from negotrack.io.frames import matrix_to_pandas  # noqa: PLC0415
+
+        return matrix_to_pandas(self, wide=wide, values=values)
+
+    def to_arrow(self) -> pyarrow.Table:
+        """An Arrow table, one row per cell (see :func:`negotrack.io.frames.matrix_to_arrow`)."""
+        from negotrack.io.frames import matrix_to_arrow  # noqa: PLC0415
+
+        return matrix_to_arrow(self)
+
+    def __arrow_c_stream__(self, requested_schema: object | None = None) -> object:
+        """The Arrow PyCapsule stream of :meth:`to_arrow`: pandas, polars and DuckDB read it."""
+        return self.to_arrow().__arrow_c_stream__(requested_schema)
+
+    def __repr__(self) -> str:
+        from negotrack.report.notebook import matrix_repr  # noqa: PLC0415
+
+        return matrix_repr(self)
+
+    def _repr_html_(self) -> str:
+        from negotrack.report.notebook import matrix_html  # noqa: PLC0415
+
+        return matrix_html(self)
 
 
 _MARKS = {
