@@ -106,11 +106,10 @@ class Checkpoint:
             )
         # negotrack_write: on SQLite, BEGIN IMMEDIATE (the write lock up front, so two
         # followers cannot both read the old position and then deadlock upgrading).
-        with self.engine.connect().execution_options(negotrack_write=True) as conn:
+        with self.engine.connect().execution_options(negotrack_write=True) as conn, conn.begin():
             self._check_table(conn)
-            with conn.begin():
-                self._claim(conn, position)
-                yield conn
+            self._claim(conn, position)
+            yield conn
 
     def save(self, position: int) -> None:
         """Move the checkpoint to ``position``, alone (the at-least-once case).
