@@ -130,18 +130,23 @@ def upgrade(engine: Engine, revision: str = "head") -> str:
     run in one transaction: a failure leaves the database as it was.
 
     Raises:
-        StoreError: the database was migrated by a newer negotrack.
+        StoreError: the database was migrated by a newer negotrack, or
+            ``revision`` is not one of :data:`REVISIONS`.
     """
     from alembic import command  # noqa: PLC0415 - only upgrades need Alembic
+    from alembic.util import CommandError  # noqa: PLC0415
 
     with _migrating(engine) as conn:
         found, recorded = state(conn)
         if found is State.AHEAD:
             require_current(conn, engine.url.render_as_string(hide_password=True))
         config = _config(conn)
-        if found is State.BEHIND and recorded is None:
-            command.stamp(config, BASELINE)
-        command.upgrade(config, revision)
+        try:
+            if found is State.BEHIND and recorded is None:
+                command.stamp(config, BASELINE)
+            command.upgrade(config, revision)
+        except CommandError as exc:
+            raise StoreError(f"cannot upgrade to {revision!r}: {exc}") from exc
         return str(_found(conn)[1])
 
 
