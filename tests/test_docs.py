@@ -76,3 +76,62 @@ def test_replay_script(in_scratch: Path) -> None:
     assert last["GB", "military-cap"].label == "lean_oppose"
     assert replay.main(["--db", f"sqlite:///{in_scratch / 'again.db'}"]) == 0
     assert os.path.exists(in_scratch / "again.db")
+
+
+def test_alerts_example_posts_to_a_webhook(tmp_path: Path) -> None:
+    """The alerts service posts one JSON alert per moved cell to a local webhook, and a restart posts nothing twice."""
+    import importlib.util
+    import json
+    import threading
+    from datetime import date
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    import negotrack
+    from negotrack.store import migrations
+
+    received: list[dict[str, object]] = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    spec = importlib.util.spec_from_file_location(
+        "alerts", ROOT / "examples" / "alerts" / "alerts.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    alerts = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(alerts)
+    url = f"sqlite:///{tmp_path / 'alerts.db'}"
+    with negotrack.open(url) as tracker:
+        migrations.upgrade(tracker.store.engine)
+        plan = tracker.open_negotiation("talks", title="Talks")
+        plan.register_party("GB", "United Kingdom")
+        plan.table_clause("military-cap", "Cap", valid_at=date(2025, 11, 20))
+        plan.record_stance("GB", "military-cap", "oppose", valid_at=date(2025, 11, 22))
+        plan.record_stance("GB", "military-cap", "support", valid_at=date(2025, 11, 1))
+        plan.record_stance("GB", "military-cap", "oppose", valid_at=date(2025, 11, 23))
+    hook = f"http://127.0.0.1:{server.server_port}/alerts"
+    argv = ["--db", url, "--negotiation", "talks", "--webhook", hook, "--timeout", "0.1"]
+    assert alerts.main(argv) == 0
+    assert [(a["text"], a["change"]) for a in received] == [
+        ("GB on military-cap: (none) -> oppose", "new")
+    ]
+    with negotrack.open(url) as tracker:
+        tracker.negotiation("talks").record_stance(
+            "GB", "military-cap", "support", valid_at=date(2025, 11, 24)
+        )
+    assert alerts.main(argv) == 0
+    server.shutdown()
+    server.server_close()
+    assert [a["text"] for a in received] == [
+        "GB on military-cap: (none) -> oppose",
+        "GB on military-cap: oppose -> support",
+    ]
