@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import os
 import re
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 BLOCK = re.compile(r"```python\n(.*?)```", re.DOTALL)
+
+
+def _example(path: str) -> ModuleType:
+    """Load a script of examples/ as a module."""
+    spec = importlib.util.spec_from_file_location(Path(path).stem, ROOT / "examples" / path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture
@@ -53,15 +65,7 @@ def test_readme_example_prints_two_dates_and_two_knowledge_times(
 
 def test_replay_script(in_scratch: Path) -> None:
     """The Geneva replay prints the four dates, the moves and the quotes."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location(
-        "replay", ROOT / "examples" / "geneva_2025" / "replay.py"
-    )
-    assert spec is not None
-    assert spec.loader is not None
-    replay = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(replay)
+    replay = _example("geneva_2025/replay.py")
     out = io.StringIO()
     last = replay.replay(f"sqlite:///{in_scratch / 'geneva.db'}", out)
     text = out.getvalue()
@@ -80,7 +84,6 @@ def test_replay_script(in_scratch: Path) -> None:
 
 def test_alerts_example_posts_to_a_webhook(tmp_path: Path) -> None:
     """The alerts service posts one JSON alert per moved cell to a local webhook, and a restart posts nothing twice."""
-    import importlib.util
     import json
     import threading
     from datetime import date
@@ -102,13 +105,7 @@ def test_alerts_example_posts_to_a_webhook(tmp_path: Path) -> None:
 
     server = HTTPServer(("127.0.0.1", 0), Hook)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    spec = importlib.util.spec_from_file_location(
-        "alerts", ROOT / "examples" / "alerts" / "alerts.py"
-    )
-    assert spec is not None
-    assert spec.loader is not None
-    alerts = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(alerts)
+    alerts = _example("alerts/alerts.py")
     url = f"sqlite:///{tmp_path / 'alerts.db'}"
     with negotrack.open(url) as tracker:
         migrations.upgrade(tracker.store.engine)
