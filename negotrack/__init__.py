@@ -21,6 +21,8 @@ from negotrack.errors import (
     NaiveDatetimeError,
     NegotrackError,
     NotFoundError,
+    SchemaBehindError,
+    StaleCheckpointError,
     StoreError,
     UnknownClauseError,
     UnknownEventError,
@@ -58,10 +60,12 @@ from negotrack.model import (
     Source,
 )
 from negotrack.projections.blocs import BlocRow, BlocStance, Rule
+from negotrack.projections.changes import CellChange, Change
 from negotrack.projections.diff import Diff, Move
 from negotrack.projections.history import History, HistoryEntry
 from negotrack.projections.matrix import Cell, Matrix
 from negotrack.store import RecordedEvent, cell_stream
+from negotrack.store.checkpoints import Checkpoint
 from negotrack.tracker import DEFAULT_URL, Negotiation, Tracker, open
 
 try:
@@ -75,7 +79,10 @@ __all__ = [
     "BlocRow",
     "BlocStance",
     "Cell",
+    "CellChange",
     "ChainBrokenError",
+    "Change",
+    "Checkpoint",
     "Clause",
     "ClauseAmended",
     "ClauseTabled",
@@ -115,7 +122,9 @@ __all__ = [
     "RecordedEvent",
     "Role",
     "Rule",
+    "SchemaBehindError",
     "Source",
+    "StaleCheckpointError",
     "StanceRecorded",
     "StanceRetracted",
     "StanceWithdrawn",

@@ -88,6 +88,7 @@ def _parser() -> argparse.ArgumentParser:
     add("notes", "dated notes: meetings, calls, deadlines")
     add("negotiations", "the negotiations in the store")
     add("verify", "check the log's hash chain")
+    _add_db_commands(commands, common)
     return parser
 
 
@@ -294,12 +295,62 @@ def _notes(args: argparse.Namespace, neg: Negotiation, out: TextIO) -> None:
     _rows(out, args.format, rows)
 
 
+# -- negotrack db: schema migrations ------------------------------------------
+
+
+def _add_db_commands(commands: Any, common: argparse.ArgumentParser) -> None:
+    """``negotrack db upgrade|current|history``."""
+    db = commands.add_parser(
+        "db", help="the database schema: upgrade, current, history", description=_db.__doc__
+    )
+    steps = db.add_subparsers(dest="db_command", required=True, metavar="STEP")
+    upgrade = steps.add_parser(
+        "upgrade", parents=[common], help="bring the schema to the newest revision"
+    )
+    upgrade.add_argument("--to", default="head", help="a revision id (default: head)")
+    steps.add_parser("current", parents=[common], help="the revision the database is at")
+    steps.add_parser("history", parents=[common], help="every migration, oldest first")
+
+
+def _db(args: argparse.Namespace, url: str, out: TextIO) -> None:
+    """Schema migrations (Alembic, shipped with negotrack)."""
+    from negotrack.store import migrations  # noqa: PLC0415 - only db commands need it
+    from negotrack.store.sql import _make_engine  # noqa: PLC0415
+
+    if args.db_command == "history":
+        rows = [
+            {"revision": r.revision, "down_revision": r.down_revision, "doc": r.doc}
+            for r in migrations.history()
+        ]
+        _rows(out, args.format, rows)
+        return
+    engine = _make_engine(url)
+    try:
+        if args.db_command == "upgrade":
+            before = migrations.current(engine)[1]
+            after = migrations.upgrade(engine, args.to)
+            document = {"from": before, "to": after}
+            if args.format == "json":
+                _rows(out, "json", [], document)
+            else:
+                out.write(f"upgraded from {before or 'no revision'} to {after}\n")
+            return
+        found, revision = migrations.current(engine)
+        row = {"revision": revision, "state": found.value, "head": migrations.HEAD}
+        _rows(out, args.format, [row], row)
+    finally:
+        engine.dispose()
+
+
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     """Run the command line; return the exit status."""
     args = _parser().parse_args(argv)
     stream = sys.stdout if out is None else out
     url = args.db or os.environ.get("NEGOTRACK_DB") or DEFAULT_URL
     try:
+        if args.command == "db":  # migrations work on the database, not through a store
+            _db(args, url, stream)
+            return 0
         with negotrack.open(url) as tracker:
             _run(args, tracker, stream)
     except BrokenPipeError:

@@ -16,9 +16,11 @@ The tree::
     ├── ConflictError                       the log refuses a write
     │   ├── ConcurrencyError                a stale expected version
     │   ├── DuplicateError                  a second registration of the same thing
-    │   └── AlreadyRetractedError           an event retracted twice
+    │   ├── AlreadyRetractedError           an event retracted twice
+    │   └── StaleCheckpointError            a follower's checkpoint moved under it
     └── StoreError                          the storage itself
         ├── ChainBrokenError                the hash chain does not verify
+        ├── SchemaBehindError               the database needs `negotrack db upgrade`
         └── MissingDependencyError (ImportError)  an optional extra is not installed
 
 Each error keeps its context as attributes and builds its message from them,
@@ -42,6 +44,8 @@ __all__ = [
     "NaiveDatetimeError",
     "NegotrackError",
     "NotFoundError",
+    "SchemaBehindError",
+    "StaleCheckpointError",
     "StoreError",
     "UnknownClauseError",
     "UnknownEventError",
@@ -205,8 +209,45 @@ class AlreadyRetractedError(ConflictError):
         return f"event {self.event_id!r} is already retracted"
 
 
+class StaleCheckpointError(ConflictError):
+    """A follower tried to move its checkpoint to a position it is already at or past.
+
+    Another follower under the same name processed the event first: the
+    caller's writes in that transaction are rolled back, so nothing is done twice.
+    """
+
+    def __init__(self, name: str, stored: int, wanted: int) -> None:
+        self.name = name
+        self.stored = stored
+        self.wanted = wanted
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        return (
+            f"checkpoint {self.name!r} is at position {self.stored}, so position "
+            f"{self.wanted} was already processed: is another follower running under this name?"
+        )
+
+
 class StoreError(NegotrackError):
     """The storage cannot do what was asked."""
+
+
+class SchemaBehindError(StoreError):
+    """The database holds an older schema than this negotrack needs."""
+
+    def __init__(self, where: str, found: str | None, needed: str) -> None:
+        self.where = where
+        self.found = found
+        self.needed = needed
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        found = "the schema before migrations" if self.found is None else f"schema {self.found}"
+        return (
+            f"the store at {self.where} holds {found}, this negotrack needs {self.needed}: "
+            f"run `negotrack db upgrade --db {self.where}`"
+        )
 
 
 class ChainBrokenError(StoreError):

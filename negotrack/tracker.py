@@ -16,6 +16,7 @@ means the end of that day.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
@@ -53,6 +54,7 @@ from negotrack.events import (
     StanceWithdrawn,
     new_event_id,
 )
+from negotrack.follow import follow, follow_changes
 from negotrack.model import (
     Clause,
     Evidence,
@@ -66,11 +68,13 @@ from negotrack.model import (
     stance_point,
 )
 from negotrack.projections.blocs import BlocRow, Rule, derive_bloc, members_at
+from negotrack.projections.changes import Change
 from negotrack.projections.diff import Diff, diff
 from negotrack.projections.history import History, build_history
 from negotrack.projections.matrix import Matrix, build_matrix
 from negotrack.projections.registry import REGISTRY_TYPES, project_clauses, project_parties
 from negotrack.store import RecordedEvent, cell_stream
+from negotrack.store.checkpoints import Checkpoint
 from negotrack.store.sql import SqlEventStore
 
 __all__ = ["DEFAULT_URL", "Negotiation", "Tracker", "open"]
@@ -312,6 +316,38 @@ class Tracker:
             return self._declared.negotiations[negotiation_id]
         except KeyError:
             raise UnknownNegotiationError(negotiation_id) from None
+
+    # -- following (negotrack.follow) -----------------------------------------
+
+    def follow(
+        self,
+        *,
+        after: int = 0,
+        negotiation: str | None = None,
+        types: Iterable[type[Event] | str] | None = None,
+        stop: threading.Event | None = None,
+        timeout: float | None = None,
+    ) -> Iterator[RecordedEvent]:
+        """Yield the events after ``after`` in order, then wait for more.
+
+        See :func:`negotrack.follow.follow`.
+        """
+        return follow(
+            self.store,
+            after=after,
+            negotiation=negotiation,
+            types=types,
+            stop=stop,
+            timeout=timeout,
+        )
+
+    def checkpoint(self, name: str) -> Checkpoint:
+        """The follower checkpoint called ``name``, kept in this store's database.
+
+        Raises:
+            ValidationError: the name is empty or too long.
+        """
+        return Checkpoint(self.store.engine, name)
 
 
 class Negotiation:
@@ -786,6 +822,21 @@ class Negotiation:
             for party, version in versions.items()
             if version is not None
         }
+
+    # -- following (negotrack.follow) -----------------------------------------
+
+    def follow_changes(
+        self,
+        *,
+        after: int = 0,
+        stop: threading.Event | None = None,
+        timeout: float | None = None,
+    ) -> Iterator[Change]:
+        """Yield what each event after ``after`` changes in the current matrix.
+
+        See :func:`negotrack.follow.follow_changes`.
+        """
+        return follow_changes(self._tracker.store, self.id, after=after, stop=stop, timeout=timeout)
 
 
 _E = TypeVar("_E", bound=Event)

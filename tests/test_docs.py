@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import os
 import re
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 BLOCK = re.compile(r"```python\n(.*?)```", re.DOTALL)
+
+
+def _example(path: str) -> ModuleType:
+    """Load a script of examples/ as a module."""
+    spec = importlib.util.spec_from_file_location(Path(path).stem, ROOT / "examples" / path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture
@@ -53,15 +65,7 @@ def test_readme_example_prints_two_dates_and_two_knowledge_times(
 
 def test_replay_script(in_scratch: Path) -> None:
     """The Geneva replay prints the four dates, the moves and the quotes."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location(
-        "replay", ROOT / "examples" / "geneva_2025" / "replay.py"
-    )
-    assert spec is not None
-    assert spec.loader is not None
-    replay = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(replay)
+    replay = _example("geneva_2025/replay.py")
     out = io.StringIO()
     last = replay.replay(f"sqlite:///{in_scratch / 'geneva.db'}", out)
     text = out.getvalue()
@@ -97,3 +101,55 @@ def test_pictures_match_what_the_code_draws(tmp_path: Path) -> None:
         assert abs(new - old).mean() < 0.01, f"{drawn.name} changed: run python docs/pictures.py"
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "docs/_static/heatmap-2025-11-22.png" in readme
+
+
+def test_alerts_example_posts_to_a_webhook(tmp_path: Path) -> None:
+    """The alerts service posts one JSON alert per moved cell to a local webhook, and a restart posts nothing twice."""
+    import json
+    import threading
+    from datetime import date
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    import negotrack
+    from negotrack.store import migrations
+
+    received: list[dict[str, object]] = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    alerts = _example("alerts/alerts.py")
+    url = f"sqlite:///{tmp_path / 'alerts.db'}"
+    with negotrack.open(url) as tracker:
+        migrations.upgrade(tracker.store.engine)
+        plan = tracker.open_negotiation("talks", title="Talks")
+        plan.register_party("GB", "United Kingdom")
+        plan.table_clause("military-cap", "Cap", valid_at=date(2025, 11, 20))
+        plan.record_stance("GB", "military-cap", "oppose", valid_at=date(2025, 11, 22))
+        plan.record_stance("GB", "military-cap", "support", valid_at=date(2025, 11, 1))
+        plan.record_stance("GB", "military-cap", "oppose", valid_at=date(2025, 11, 23))
+    hook = f"http://127.0.0.1:{server.server_port}/alerts"
+    argv = ["--db", url, "--negotiation", "talks", "--webhook", hook, "--timeout", "0.1"]
+    assert alerts.main(argv) == 0
+    assert [(a["text"], a["change"]) for a in received] == [
+        ("GB on military-cap: (none) -> oppose", "new")
+    ]
+    with negotrack.open(url) as tracker:
+        tracker.negotiation("talks").record_stance(
+            "GB", "military-cap", "support", valid_at=date(2025, 11, 24)
+        )
+    assert alerts.main(argv) == 0
+    server.shutdown()
+    server.server_close()
+    assert [a["text"] for a in received] == [
+        "GB on military-cap: (none) -> oppose",
+        "GB on military-cap: oppose -> support",
+    ]

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     import pandas
     import pyarrow
 
-__all__ = ["Diff", "Move", "diff"]
+__all__ = ["Diff", "Move", "diff", "same_position"]
 
 
 @attrs.frozen(kw_only=True)
@@ -61,7 +61,8 @@ class Move:
         }
 
 
-def _same_position(a: Cell, b: Cell) -> bool:
+def same_position(a: Cell, b: Cell) -> bool:
+    """Whether two cells hold the same stance (whatever their evidence and times)."""
     # Restating the same stance (new evidence, same point) is not a move; the
     # Ordinal check keeps SUPPORT (2) apart from 2.0 on an interval scale.
     return isinstance(a.stance, Ordinal) == isinstance(b.stance, Ordinal) and a.stance == b.stance
@@ -123,7 +124,7 @@ def diff(before: Matrix, after: Matrix) -> Diff:
     moves = []
     for key in sorted(before.cells.keys() | after.cells.keys()):
         a, b = before.cells.get(key), after.cells.get(key)
-        if a is not None and b is not None and _same_position(a, b):
+        if a is not None and b is not None and same_position(a, b):
             continue
         moves.append(Move(party=key[0], clause=key[1], before=a, after=b))
     return Diff(before=before, after=after, moves=tuple(moves))

@@ -84,6 +84,7 @@ from negotrack.store.schema import (
     retractions,
     store_info,
 )
+from negotrack.store.wakeup import notify_appended
 
 __all__ = ["SqlEventStore"]
 
@@ -417,6 +418,7 @@ class SqlEventStore:
                     hashes=hashes,
                 )
                 records = append.run(check_stored=check_stored)
+                notify_appended(conn)
             self._versions = append.versions
             if self._versions.too_big():
                 self._versions = None
