@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
-"""negotrack benchmark: negotrack beside raw SQL (the floor) and eventsourcing (the peer).
+"""negotrack benchmark: negotrack beside the best raw SQL (the floors) and eventsourcing (the peer).
 
 One process generates one workload (stance events of one negotiation, over
 party x clause cells) and runs the same work through:
 
-  * raw ``sqlite3``, the floor: the same rows negotrack writes (JSON payload,
-    sha256 hash chain) into one table; plus two reference floors, the narrow
-    anchors-style rows (no JSON, no hash) and negotrack's own schema filled by
-    raw SQL (which isolates the cost of negotrack's Python layer);
+  * raw ``sqlite3``, the floors, each the best raw design for its query: the
+    *same rows* negotrack writes (JSON payload, sha256 hash chain) with an
+    as-of index on ``(stream, valid_at, position)``; the *narrow* rows (one
+    row per event, plain columns, only that index); and negotrack's own
+    schema filled by raw SQL (the cost of negotrack's Python layer alone);
   * the ``eventsourcing`` library (9.5, SQLite persistence), the peer;
   * negotrack on SQLite and, with ``--postgres URL``, on PostgreSQL (beside a
     raw ``psycopg`` floor writing the same rows).
@@ -15,23 +16,26 @@ party x clause cells) and runs the same work through:
 Cases (see bench/README.md for the method):
 
   1. append in batches of 100 (one transaction each) and as one bulk import;
-  2. the as-of matrix of every cell at the median valid time, and the same
-     view as known in the middle of the recording history (``known_at``);
+  2. the as-of matrix of every cell, warm and cold, and as known at K;
   3. the history of one cell, and the diff of two dates;
   4. a full replay: read, decode and fold every event;
-  5. the as-of query, known_at view and history again on a log of
-     ``--scale-n`` events over the same cells, to show how the cost grows.
+  5. the matrix and the history again on a log of ``--scale-n`` events;
+  6, 7. cases 2 and 3 on PostgreSQL;
+  8. the YAML import of a dataset file (stances/s, peak memory vs file size);
+  9. ``record_stance``, one stance per transaction.
 
-Each case runs ``--repeat`` times (median shown); a query runs in a loop long
-enough (``--min-time``) to be timed reliably, and its time is per call.  The
-peak memory of a case (tracemalloc) comes from one more, untimed run.  Every
-result is checked against the answer computed in plain Python from the
+The cases compared with each other form a group, and a group's repetitions are
+interleaved (A1 B1 C1 A2 B2 C2 ...) so that a change in the machine's load hits
+every system alike; the load average seen is reported per case.  A query runs
+in a loop long enough (``--min-time``) to be timed reliably, and its time is per
+call.  The peak memory of a case (tracemalloc) comes from one more, untimed run.
+Every result is checked against the answer computed in plain Python from the
 workload; a wrong answer stops the run with exit status 1.  Timings are never
-asserted: the targets are printed as met / not met.
+asserted: the targets of issue #12 are printed as met / not met.
 
 Examples:
 
-    python bench/run.py --quick                       # CI: well under a minute
+    python bench/run.py --quick                       # CI: well under two minutes
     python bench/run.py --skip-scale --json out.json
     python bench/run.py --postgres postgresql+psycopg://postgres@127.0.0.1:5432/test \\
         --json bench/results/full.json --markdown bench/results/full.md
