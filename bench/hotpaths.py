@@ -11,8 +11,11 @@ Two views of the same work, on the benchmark's workload:
     SQLAlchemy, cattrs, attrs validators, json, hashing, negotrack's modules),
     plus the functions with the most own time; the same for a YAML import.
 
-cProfile slows Python-heavy code more than C calls, so its shares lean towards
-Python; the per-event table is the one to quote for absolute costs.
+Both count the CPU time of this process (``time.process_time``), not wall
+time: on a shared machine other processes stretch wall time, not CPU time.
+Time spent waiting (a disk flush, the PostgreSQL server) is therefore not
+counted.  cProfile slows Python-heavy code more than C calls, so its shares
+lean towards Python; the per-event table is the one to quote for absolute costs.
 
     python bench/hotpaths.py                # 20,000 events over 2,000 cells
     python bench/hotpaths.py -n 50000 --top 30
@@ -82,11 +85,11 @@ def per_call(fn: Callable[[], Any], count: int, min_time: float = 0.3) -> float:
     """Seconds per item of ``fn()`` (which handles ``count`` items), best of three loops."""
     best = float("inf")
     for _ in range(3):
-        loops, start = 0, time.perf_counter()
+        loops, start = 0, time.process_time()
         while True:
             fn()
             loops += 1
-            elapsed = time.perf_counter() - start
+            elapsed = time.process_time() - start
             if elapsed >= min_time / 3:
                 break
         best = min(best, elapsed / loops / count)
@@ -94,11 +97,11 @@ def per_call(fn: Callable[[], Any], count: int, min_time: float = 0.3) -> float:
 
 
 def profile(fn: Callable[[], Any], top: int) -> tuple[float, list[tuple[str, float]], str]:
-    """Wall time under cProfile, own time per area (seconds), and the top functions."""
-    profiler = cProfile.Profile()
-    start = time.perf_counter()
+    """CPU time under cProfile, own time per area (seconds), and the top functions."""
+    profiler = cProfile.Profile(time.process_time)
+    start = time.process_time()
     profiler.runcall(fn)
-    wall = time.perf_counter() - start
+    wall = time.process_time() - start
     stats = pstats.Stats(profiler)
     areas: dict[str, float] = defaultdict(float)
     for (filename, _line, name), (_cc, _nc, own, _cum, _callers) in stats.stats.items():  # type: ignore[attr-defined]
@@ -120,7 +123,7 @@ def _top(stats: pstats.Stats, top: int) -> str:
 
 def report_areas(title: str, wall: float, n: int, areas: Sequence[tuple[str, float]]) -> None:
     total = sum(seconds for _, seconds in areas)
-    print(f"\n{title}: {wall:.2f} s under cProfile ({n:,} events); own time by area:")
+    print(f"\n{title}: {wall:.2f} s CPU under cProfile ({n:,} events); own time by area:")
     for area, seconds in areas:
         print(
             f"  {area:<50} {seconds:7.2f} s  {100 * seconds / total:5.1f}%  "
@@ -156,10 +159,10 @@ def run(args: argparse.Namespace, wl: Any, evs: list[Any], batches: Any, work: s
 
     # -- the write path, whole and step by step --------------------------------
     tracker = nt_open_fresh(url, registration_events(wl))
-    start = time.perf_counter()
+    start = time.process_time()
     for batch in batches:
         tracker.append(batch)
-    append_wall = time.perf_counter() - start
+    append_wall = time.process_time() - start
     rows = [
         dict(r._mapping)
         for r in tracker.store.engine.connect().execute(events.select().order_by(events.c.position))
@@ -201,9 +204,9 @@ def run(args: argparse.Namespace, wl: Any, evs: list[Any], batches: Any, work: s
     for batch in batches:
         tracker.append(batch)
     as_of = at(wl.as_of_us)
-    start = time.perf_counter()
+    start = time.process_time()
     project_matrix(tracker.events(), NEGOTIATION, as_of)
-    replay_wall = time.perf_counter() - start
+    replay_wall = time.process_time() - start
     raw = sqlite3.connect(url.removeprefix("sqlite:///").replace("nt.sqlite", "nt2.sqlite"))
     select_all = "SELECT * FROM events ORDER BY position"
     payloads = [
@@ -242,7 +245,7 @@ def run(args: argparse.Namespace, wl: Any, evs: list[Any], batches: Any, work: s
     ]
     raw.close()
 
-    print("\nPer-event cost of each step, timed alone (no profiler):")
+    print("\nPer-event CPU cost of each step, timed alone (no profiler):")
     for what, seconds in steps:
         print(f"  {what:<58} {1e6 * seconds:8.1f} us")
 
@@ -302,9 +305,9 @@ def insert_costs(
 
     def timed(fn: Callable[[Any], None]) -> float:
         engine = fresh()
-        start = time.perf_counter()
+        start = time.process_time()
         fn(engine)
-        return (time.perf_counter() - start) / n
+        return (time.process_time() - start) / n
 
     def core_events(engine: Any) -> None:
         for chunk in row_batches:
