@@ -212,41 +212,22 @@ def sqlite_append_cases(run: Run, mode: str, size: int) -> list[Case]:
     def ident(kind: str) -> str:
         return append_id(kind, mode)
 
-    cases = [
-        Case(
-            ident("narrow"),
-            "sqlite3 narrow",
-            NARROW,
-            lambda c: narrow_append(c, narrow_batches),
-            wl.n,
-            setup=fresh_narrow,
-            check=check_narrow,
-            teardown=close,
-        ),
-        Case(
-            ident("floor"),
-            "sqlite3 floor",
-            SAME_ROWS,
-            lambda log: floor_append(log, items),
-            wl.n,
-            setup=fresh_floor,
-            check=check_floor,
-            teardown=close_log,
-        ),
-    ]
+    # kind, system, label, call, setup, check, teardown: one floor case each.
+    floors: list[tuple[str, str, str, Callable[[Any], Any], Any, Any, Any]] = [
+        ("narrow", "sqlite3 narrow", NARROW, lambda c: narrow_append(c, narrow_batches),
+         fresh_narrow, check_narrow, close),
+        ("floor", "sqlite3 floor", SAME_ROWS, lambda log: floor_append(log, items),
+         fresh_floor, check_floor, close_log),
+    ]  # fmt: skip
     if run.nt_schema:
-        cases.append(
-            Case(
-                ident("nt_schema"),
-                "sqlite3 nt-schema",
-                "same rows into negotrack's own tables",
-                lambda log: floor_append(log, items),
-                wl.n,
-                setup=fresh_nt_schema,
-                check=check_floor,
-                teardown=close_log,
-            )
-        )
+        floors.append(
+            ("nt_schema", "sqlite3 nt-schema", "same rows into negotrack's own tables",
+             lambda log: floor_append(log, items), fresh_nt_schema, check_floor, close_log)
+        )  # fmt: skip
+    cases = [
+        Case(ident(kind), system, label, fn, wl.n, setup=setup, check=check, teardown=teardown)
+        for kind, system, label, fn, setup, check, teardown in floors
+    ]
     if not run.args.skip_eventsourcing:
         cases.append(peer_append_case(run, mode, size))
     cases.append(
@@ -426,28 +407,17 @@ def matrix_cases(run: Run, backend: Backend, group: str, with_peer: bool) -> lis
     known_floor = (group + "f",)
     cases = []
     if group != "5":  # the plain SQL forms, for reference (at scale they only show the scan)
+        plain_forms: list[tuple[str, str, Callable[[Any], Any]]] = [
+            ("a", "as-of T, MAX() join",
+             lambda _: conn.query(AS_OF_MAX_JOIN, (NEGOTIATION, wl.as_of_us))),
+            ("b", "as-of T, window function",
+             lambda _: conn.query(AS_OF_WINDOW, (NEGOTIATION, wl.as_of_us))),
+            ("c", "as-of T, per-cell seek, payload not decoded",
+             lambda _: floor_seek(conn, wl.as_of_us)),
+        ]  # fmt: skip
         cases += [
-            case(
-                "a",
-                f"{p} floor",
-                "as-of T, MAX() join",
-                lambda _: conn.query(AS_OF_MAX_JOIN, (NEGOTIATION, wl.as_of_us)),
-                check=check_rows(expected),
-            ),
-            case(
-                "b",
-                f"{p} floor",
-                "as-of T, window function",
-                lambda _: conn.query(AS_OF_WINDOW, (NEGOTIATION, wl.as_of_us)),
-                check=check_rows(expected),
-            ),
-            case(
-                "c",
-                f"{p} floor",
-                "as-of T, per-cell seek, payload not decoded",
-                lambda _: floor_seek(conn, wl.as_of_us),
-                check=check_rows(expected),
-            ),
+            case(letter, f"{p} floor", label, fn, check=check_rows(expected))
+            for letter, label, fn in plain_forms
         ]
     cases.append(
         case(
@@ -494,43 +464,30 @@ def matrix_cases(run: Run, backend: Backend, group: str, with_peer: bool) -> lis
                 note="current state only: no as-of query",
             )
         )
-    neg, cold = backend.negotiation, backend.cold_negotiation
-    cases += [
-        case(
-            "h",
-            nt,
-            "matrix(as_of=T), warm",
-            lambda _: neg.matrix(as_of),
-            check=check_matrix(expected),
-            floor=same,
-            peer=peer,
-        ),
-        case(
-            "i",
-            nt,
-            "matrix(as_of=T, known_at=K), warm",
-            lambda _: neg.matrix(as_of, known_at=known_at),
-            check=check_matrix(expected_known),
-            floor=known_floor,
-        ),
-        case(
-            "j",
-            nt,
-            "matrix(as_of=T), cold",
-            lambda _: cold.matrix(as_of),
-            check=check_matrix(expected),
-            floor=same,
-            peer=peer,
-        ),
-        case(
-            "k",
-            nt,
-            "matrix(as_of=T, known_at=K), cold",
-            lambda _: cold.matrix(as_of, known_at=known_at),
-            check=check_matrix(expected_known),
-            floor=known_floor,
-        ),
-    ]
+    # The same two matrices on the default store (warm) and without its cache (cold).
+    for plain, known, what, negotiation in (
+        ("h", "i", "warm", backend.negotiation),
+        ("j", "k", "cold", backend.cold_negotiation),
+    ):
+        cases += [
+            case(
+                plain,
+                nt,
+                f"matrix(as_of=T), {what}",
+                lambda _, n=negotiation: n.matrix(as_of),
+                check=check_matrix(expected),
+                floor=same,
+                peer=peer,
+            ),
+            case(
+                known,
+                nt,
+                f"matrix(as_of=T, known_at=K), {what}",
+                lambda _, n=negotiation: n.matrix(as_of, known_at=known_at),
+                check=check_matrix(expected_known),
+                floor=known_floor,
+            ),
+        ]
     return cases
 
 
@@ -591,27 +548,13 @@ def history_cases(run: Run, backend: Backend, group: str, with_peer: bool) -> li
                 note="version order, not valid time",
             )
         )
-    neg, cold = backend.negotiation, backend.cold_negotiation
+    warm_and_cold = (("d", "warm", backend.negotiation), ("e", "cold", backend.cold_negotiation))
     cases += [
-        case(
-            "d",
-            nt,
-            "history(party, clause), warm",
-            lambda _: neg.history(*cell),
-            check=check_history,
-            floor=floors,
-            peer=peer,
-        ),
-        case(
-            "e",
-            nt,
-            "history(party, clause), cold",
-            lambda _: cold.history(*cell),
-            check=check_history,
-            floor=floors,
-            peer=peer,
-        ),
-    ]
+        case(letter, nt, f"history(party, clause), {what}",
+             lambda _, n=negotiation: n.history(*cell), check=check_history, floor=floors,
+             peer=peer)
+        for letter, what, negotiation in warm_and_cold
+    ]  # fmt: skip
     if group == "5":
         return cases
     moves = wl.expected_moves()
@@ -620,7 +563,7 @@ def history_cases(run: Run, backend: Backend, group: str, with_peer: bool) -> li
     def check_diff(d: Any, _: Any) -> None:
         expect({(m.party, m.clause) for m in d}, moves, "negotrack diff")
 
-    cases += [
+    cases.append(
         case(
             "f",
             f"{p} floor",
@@ -628,26 +571,14 @@ def history_cases(run: Run, backend: Backend, group: str, with_peer: bool) -> li
             lambda _: floor_diff(conn, wl.diff_from_us, wl.diff_to_us),
             count=wl.cells,
             check=lambda out, _: expect(out, moves, "raw diff"),
-        ),
-        case(
-            "g",
-            nt,
-            "diff(from_, to), warm",
-            lambda _: neg.diff(from_, to),
-            count=wl.cells,
-            check=check_diff,
-            floor=(group + "f",),
-        ),
-        case(
-            "h",
-            nt,
-            "diff(from_, to), cold",
-            lambda _: cold.diff(from_, to),
-            count=wl.cells,
-            check=check_diff,
-            floor=(group + "f",),
-        ),
-    ]
+        )
+    )
+    cases += [
+        case(chr(ord(letter) + 3), nt, f"diff(from_, to), {what}",
+             lambda _, n=negotiation: n.diff(from_, to), count=wl.cells, check=check_diff,
+             floor=(group + "f",))
+        for letter, what, negotiation in warm_and_cold
+    ]  # fmt: skip
     return cases
 
 
@@ -891,54 +822,25 @@ def single_cases(run: Run) -> None:
         )
 
     label = f"{count:,} x record_stance"
-    cases = [
-        Case(
-            "9a",
-            "sqlite3 floor",
-            f"{count:,} transactions of 1, same rows",
-            lambda log: floor_append(log, items),
-            count,
-            setup=fresh_floor,
-            check=check_floor,
-            teardown=lambda log: log.conn.close(),
-        ),
-        Case(
-            "9b",
-            "negotrack/sqlite",
-            label,
-            record,
-            count,
-            setup=fresh_nt,
-            check=check_nt,
-            teardown=lambda tracker: tracker.close(),
-            floor=("9a",),
-        ),
+    # (floor id, floor system, floor setup), (negotrack id, negotrack system, its setup)
+    backends: list[tuple[str, str, Callable[[], Any], str, str, Callable[[], Any]]] = [
+        ("9a", "sqlite3 floor", fresh_floor, "9b", "negotrack/sqlite", fresh_nt),
     ]
     if run.pg is not None:
         fresh = PgFresh(run.pg)
+        backends.append(
+            ("9c", "psycopg floor", lambda: fresh.floor(wl), "9d", "negotrack/postgresql",
+             lambda: fresh.tracker(run.registration))
+        )  # fmt: skip
+    cases = []
+    for floor_id, floor_system, floor_setup, nt_id, nt_system, nt_setup in backends:
         cases += [
-            Case(
-                "9c",
-                "psycopg floor",
-                f"{count:,} transactions of 1, same rows",
-                lambda log: floor_append(log, items),
-                count,
-                setup=lambda: fresh.floor(wl),
-                check=check_floor,
-                teardown=lambda log: log.conn.close(),
-            ),
-            Case(
-                "9d",
-                "negotrack/postgresql",
-                label,
-                record,
-                count,
-                setup=lambda: fresh.tracker(run.registration),
-                check=check_nt,
-                teardown=lambda tracker: tracker.close(),
-                floor=("9c",),
-            ),
-        ]
+            Case(floor_id, floor_system, f"{count:,} transactions of 1, same rows",
+                 lambda log: floor_append(log, items), count, setup=floor_setup,
+                 check=check_floor, teardown=lambda log: log.conn.close()),
+            Case(nt_id, nt_system, label, record, count, setup=nt_setup, check=check_nt,
+                 teardown=lambda tracker: tracker.close(), floor=(floor_id,)),
+        ]  # fmt: skip
     try:
         run.bench.run_group(cases)
     finally:
