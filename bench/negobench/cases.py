@@ -1,20 +1,21 @@
-"""The negotrack cases, beside the floor and the peer: append, queries, replay, scale."""
+"""The cases: negotrack beside the floors and the peer, each group's repetitions interleaved."""
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sqlite3
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import negotrack
 from negotrack.events import Event, StanceRecorded
+from negotrack.io.dataset import import_dataset
+from negotrack.model import Evidence, Source
 from negotrack.projections.matrix import project_matrix
 from negotrack.store.sql import SqlEventStore
 from negotrack.tracker import Negotiation, Tracker
@@ -24,20 +25,25 @@ from .floor_sqlite import (
     AS_OF_MAX_JOIN,
     AS_OF_WINDOW,
     EVENT_COLUMNS,
-    INSERT_NARROW,
-    NARROW_DDL,
+    NARROW,
     SAME_ROWS,
     FloorLog,
     RawConn,
     cells_of_rows,
     chain,
     floor_append,
+    floor_cells,
     floor_create,
     floor_diff,
     floor_history,
     floor_replay,
     floor_seek,
+    narrow_append,
+    narrow_create,
+    narrow_history,
+    narrow_replay,
     narrow_rows,
+    narrow_seek,
 )
 from .harness import Bench, Case, expect, expect_cells, remove_db
 from .peer import BenchApp, EsCell, es_args, es_replay, es_save
@@ -48,6 +54,7 @@ from .workload import (
     FloorItem,
     Workload,
     at,
+    dataset_yaml,
     dumps,
     floor_item,
     floor_payload,
@@ -55,10 +62,6 @@ from .workload import (
     registration_events,
     stance_event,
 )
-
-# ---------------------------------------------------------------------------
-# The cases
-# ---------------------------------------------------------------------------
 
 
 @dataclass
@@ -75,8 +78,9 @@ class Run:
     registration: list[Event] = field(default_factory=list)
     es_app: Any = None
     notes: list[str] = field(default_factory=list)
+    nt_schema: bool = True  # negotrack's tables are the ones the nt-schema floor fills
     pg_schemas: dict[str, str] = field(default_factory=dict)  # kind -> schema kept for queries
-    scale_kinds: dict[str, str] = field(default_factory=dict)
+    yaml_bytes: int = 0  # the size of the dataset file of case 8
 
     def path(self, name: str) -> str:
         return os.path.join(self.work_dir, name)
@@ -100,81 +104,93 @@ def nt_append_batches(tracker: Tracker, batches: Sequence[Sequence[Event]]) -> N
         tracker.append(batch)
 
 
+def split(seq: Sequence[Any], size: int) -> list[Sequence[Any]]:
+    return [seq[i : i + size] for i in range(0, len(seq), size)]
+
+
+def count_rows(conn: RawConn, table: str = "events") -> int:
+    return int(conn.query(f"SELECT COUNT(*) FROM {table}")[0][0])
+
+
+class PgFresh:
+    """A fresh PostgreSQL schema per repetition and kind; the last one of each kind is kept."""
+
+    def __init__(self, pg: PgSchemas) -> None:
+        self.pg = pg
+        self.schemas: dict[str, str] = {}
+
+    def schema(self, kind: str) -> str:
+        if kind in self.schemas:
+            self.pg.drop(self.schemas[kind])
+        self.schemas[kind] = self.pg.create()
+        return self.schemas[kind]
+
+    def floor(self, wl: Workload) -> FloorLog:
+        conn = self.pg.raw(self.schema("floor"))
+        floor_create(conn, wl)
+        return FloorLog(conn)
+
+    def tracker(self, registration: Sequence[Event]) -> Tracker:
+        return nt_open_fresh(self.pg.sqlalchemy_url(self.schema("negotrack")), registration)
+
+
 # -- 1. append ------------------------------------------------------------------
 
-
-@dataclass
-class Mode:
-    """One way of appending the workload: its batches, as each system takes them."""
-
-    name: str  # "batched" or "bulk"
-    items: Sequence[Sequence[FloorItem]]
-    events: Sequence[Sequence[Event]]
-    batch_size: int
-
-    def split(self, seq: Sequence[Any]) -> list[Sequence[Any]]:
-        b = self.batch_size
-        return [seq[i : i + b] for i in range(0, len(seq), b)]
+# The letter of each system's append case; the bulk cases take the letters 7 further on.
+APPEND_IDS = {
+    "narrow": "a",
+    "floor": "b",
+    "nt_schema": "c",
+    "peer": "d",
+    "nt": "e",
+    "pg_floor": "f",
+    "pg_nt": "g",
+}
 
 
-# negotrack's append call, per mode, as the report labels it (SQLite and PostgreSQL alike).
-NT_APPEND = {"batched": "Tracker.append(batch)", "bulk": "Tracker.append(all events)"}
+def append_id(kind: str, mode: str) -> str:
+    letter = APPEND_IDS[kind]
+    return "1" + (letter if mode == "batched" else chr(ord(letter) + len(APPEND_IDS)))
 
 
 def append_cases(run: Run) -> None:
     """Case 1: append in batches (one transaction each), then bulk import (one transaction)."""
-    wl, b = run.wl, run.wl.batch_size
-    modes = [
-        # Bulk first, so that the databases left for the queries are the batched ones,
-        # whose record times spread over the whole append like a real log's.
-        Mode("bulk", [run.items], [run.events], wl.n),
-        Mode(
-            "batched",
-            [run.items[i : i + b] for i in range(0, wl.n, b)],
-            [run.events[i : i + b] for i in range(0, wl.n, b)],
-            b,
-        ),
-    ]
-    for mode in modes:
-        ids = iter("1" + c for c in ("abcdefg" if mode.name == "batched" else "hijklmn"))
-        floor_append_cases(run, mode, ids)
-        peer_append_case(run, mode, next(ids))
-        nt_sqlite_append_case(run, mode, next(ids))
-        pg_append_cases(run, mode, ids)
+    # Bulk first, so that the databases left for the queries are the batched ones,
+    # whose record times spread over the whole append like a real log's.
+    for mode, size in (("bulk", run.wl.n), ("batched", run.wl.batch_size)):
+        cases = sqlite_append_cases(run, mode, size) + pg_append_cases(run, mode, size)
+        run.bench.run_group(cases)
 
 
-def floor_append_cases(run: Run, mode: Mode, ids: Iterator[str]) -> None:
-    wl, bench, items = run.wl, run.bench, mode.items
-    narrow_batches = mode.split(narrow_rows(wl))
-    narrow_path, floor_path = run.path("narrow.sqlite"), run.path("floor.sqlite")
-    schema_path = run.path("floor-schema.sqlite")
+def sqlite_append_cases(run: Run, mode: str, size: int) -> list[Case]:
+    wl = run.wl
+    items, events = split(run.items, size), split(run.events, size)
+    narrow_batches = split(narrow_rows(wl), size)
+    paths = {kind: run.path(f"{kind}.sqlite") for kind in ("narrow", "floor", "nt_schema", "nt")}
+
+    def fresh(kind: str) -> RawConn:
+        remove_db(paths[kind])
+        return RawConn.sqlite(paths[kind])
 
     def fresh_narrow() -> RawConn:
-        remove_db(narrow_path)
-        conn = RawConn.sqlite(narrow_path)
-        conn.script(NARROW_DDL)
+        conn = fresh("narrow")
+        narrow_create(conn, wl)
         return conn
 
-    def append_narrow(conn: RawConn) -> None:
-        for batch in narrow_batches:
-            conn.begin()
-            conn.executemany(INSERT_NARROW, batch)
-            conn.commit()
-
     def fresh_floor() -> FloorLog:
-        remove_db(floor_path)
-        conn = RawConn.sqlite(floor_path)
+        conn = fresh("floor")
         floor_create(conn, wl)
         return FloorLog(conn)
 
-    def fresh_schema() -> FloorLog:
+    def fresh_nt_schema() -> FloorLog:
         # negotrack's own tables, indexes and triggers, created by negotrack, filled raw.
-        remove_db(schema_path)
-        SqlEventStore(f"sqlite:///{schema_path}").close()
-        return FloorLog(RawConn.sqlite(schema_path), entries=True)
+        remove_db(paths["nt_schema"])
+        SqlEventStore(f"sqlite:///{paths['nt_schema']}").close()
+        return FloorLog(RawConn.sqlite(paths["nt_schema"]), entries=True)
 
-    def count_rows(conn: RawConn, table: str = "events") -> int:
-        return int(conn.query(f"SELECT COUNT(*) FROM {table}")[0][0])
+    def fresh_nt() -> Tracker:
+        remove_db(paths["nt"])
+        return nt_open_fresh(f"sqlite:///{paths['nt']}", run.registration)
 
     def check_narrow(_: Any, conn: RawConn) -> None:
         expect(count_rows(conn), wl.n, "narrow rows")
@@ -184,37 +200,61 @@ def floor_append_cases(run: Run, mode: Mode, ids: Iterator[str]) -> None:
         if log.entries:
             expect(count_rows(log.conn, "cell_entries"), wl.n, "floor cell entries")
 
-    def append_floor(log: FloorLog) -> None:
-        floor_append(log, items)
+    def check_nt(_: Any, tracker: Tracker) -> None:
+        expect(tracker.store.last_position(), run.total_events, "negotrack events stored")
 
-    def close_conn(conn: RawConn) -> None:
+    def close(conn: RawConn) -> None:
         conn.close()
 
     def close_log(log: FloorLog) -> None:
         log.conn.close()
 
-    # system, label, call, setup, check, teardown: one case each, ids in this order.
-    table: list[
-        tuple[str, str, Callable[[Any], Any], Callable[[], Any], Callable[[Any, Any], None], Any]
-    ] = [
-        ("sqlite3 narrow", "anchors-style rows: no JSON, no hash", append_narrow,
-         fresh_narrow, check_narrow, close_conn),
-        ("sqlite3 floor", SAME_ROWS, append_floor, fresh_floor, check_floor, close_log),
-        ("sqlite3 nt-schema", "same rows into negotrack's own tables", append_floor,
-         fresh_schema, check_floor, close_log),
+    def ident(kind: str) -> str:
+        return append_id(kind, mode)
+
+    # kind, system, label, call, setup, check, teardown: one floor case each.
+    floors: list[tuple[str, str, str, Callable[[Any], Any], Any, Any, Any]] = [
+        ("narrow", "sqlite3 narrow", NARROW, lambda c: narrow_append(c, narrow_batches),
+         fresh_narrow, check_narrow, close),
+        ("floor", "sqlite3 floor", SAME_ROWS, lambda log: floor_append(log, items),
+         fresh_floor, check_floor, close_log),
     ]  # fmt: skip
-    for system, label, fn, setup, check, teardown in table:
-        bench.run(
-            Case(next(ids), system, label, fn, wl.n, setup=setup, check=check, teardown=teardown)
+    if run.nt_schema:
+        floors.append(
+            ("nt_schema", "sqlite3 nt-schema", "same rows into negotrack's own tables",
+             lambda log: floor_append(log, items), fresh_nt_schema, check_floor, close_log)
+        )  # fmt: skip
+    cases = [
+        Case(ident(kind), system, label, fn, wl.n, setup=setup, check=check, teardown=teardown)
+        for kind, system, label, fn, setup, check, teardown in floors
+    ]
+    if not run.args.skip_eventsourcing:
+        cases.append(peer_append_case(run, mode, size))
+    cases.append(
+        Case(
+            ident("nt"),
+            "negotrack/sqlite",
+            NT_APPEND[mode],
+            lambda tracker: nt_append_batches(tracker, events),
+            wl.n,
+            setup=fresh_nt,
+            check=check_nt,
+            teardown=lambda tracker: tracker.close(),
+            floor=(ident("narrow"), ident("floor")),
+            peer=None if run.args.skip_eventsourcing else ident("peer"),
         )
+    )
+    return cases
 
 
-def peer_append_case(run: Run, mode: Mode, case_id: str) -> None:
-    if run.args.skip_eventsourcing:
-        return
-    wl, bench = run.wl, run.bench
+# negotrack's append call, per mode, as the report labels it (SQLite and PostgreSQL alike).
+NT_APPEND = {"batched": "Tracker.append(batch)", "bulk": "Tracker.append(all events)"}
+
+
+def peer_append_case(run: Run, mode: str, size: int) -> Case:
+    wl = run.wl
     path = run.path("eventsourcing.sqlite")
-    batches = mode.split([es_args(s) for s in wl.stances])
+    batches = split([es_args(s) for s in wl.stances], size)
 
     def fresh() -> Any:
         if run.es_app is not None:
@@ -228,107 +268,56 @@ def peer_append_case(run: Run, mode: Mode, case_id: str) -> None:
     def check(_: Any, app: Any) -> None:
         expect(app.recorder.max_notification_id(), wl.n, "eventsourcing events stored")
 
-    what = "app.save per batch" if mode.name == "batched" else "one app.save of all"
-    bench.run(
-        Case(
-            case_id,
-            "eventsourcing",
-            what,
-            lambda app: es_save(app, batches),
-            wl.n,
-            setup=fresh,
-            check=check,
-            note="makes its events in the timed run",
-        )
+    return Case(
+        append_id("peer", mode),
+        "eventsourcing",
+        "app.save per batch" if mode == "batched" else "one app.save of all",
+        lambda app: es_save(app, batches),
+        wl.n,
+        setup=fresh,
+        check=check,
+        note="makes its events in the timed run",
     )
 
 
-def nt_sqlite_append_case(run: Run, mode: Mode, case_id: str) -> None:
-    wl, bench, events = run.wl, run.bench, mode.events
-    path = run.path("negotrack.sqlite")
-    floor = "b" if mode.name == "batched" else "i"
-    peer = "d" if mode.name == "batched" else "k"
-
-    def fresh() -> Tracker:
-        remove_db(path)
-        return nt_open_fresh(f"sqlite:///{path}", run.registration)
-
-    def check(_: Any, tracker: Tracker) -> None:
-        expect(tracker.store.last_position(), run.total_events, "negotrack events stored")
-
-    what = NT_APPEND[mode.name]
-    bench.run(
-        Case(
-            case_id,
-            "negotrack/sqlite",
-            what,
-            lambda tracker: nt_append_batches(tracker, events),
-            wl.n,
-            setup=fresh,
-            check=check,
-            teardown=lambda tracker: tracker.close(),
-            floor=("1" + floor,),
-            peer=None if run.args.skip_eventsourcing else "1" + peer,
-        )
-    )
-
-
-def pg_append_cases(run: Run, mode: Mode, ids: Iterator[str]) -> None:
-    pg = run.pg
-    if pg is None:
-        return
-    wl, bench, items, events = run.wl, run.bench, mode.items, mode.events
-    schemas: dict[str, str] = {}  # kind -> the schema of the latest repetition
-
-    def fresh_schema(kind: str) -> str:
-        if kind in schemas:
-            pg.drop(schemas[kind])
-        schemas[kind] = pg.create()
-        return schemas[kind]
-
-    def fresh_floor() -> FloorLog:
-        conn = pg.raw(fresh_schema("floor"))
-        floor_create(conn, wl)
-        return FloorLog(conn)
+def pg_append_cases(run: Run, mode: str, size: int) -> list[Case]:
+    if run.pg is None:
+        return []
+    wl, fresh = run.wl, PgFresh(run.pg)
+    items, events = split(run.items, size), split(run.events, size)
+    if mode == "batched":  # keep the batched databases for the queries
+        run.pg_schemas = fresh.schemas
 
     def check_floor(_: Any, log: FloorLog) -> None:
-        expect(int(log.conn.query("SELECT COUNT(*) FROM events")[0][0]), wl.n, "pg floor rows")
-
-    def fresh_nt() -> Tracker:
-        return nt_open_fresh(pg.sqlalchemy_url(fresh_schema("negotrack")), run.registration)
+        expect(count_rows(log.conn), wl.n, "pg floor rows")
 
     def check_nt(_: Any, tracker: Tracker) -> None:
         expect(tracker.store.last_position(), run.total_events, "negotrack events stored")
 
-    floor_id = next(ids)
-    bench.run(
+    floor_id = append_id("pg_floor", mode)
+    return [
         Case(
             floor_id,
             "psycopg floor",
             SAME_ROWS,
             lambda log: floor_append(log, items),
             wl.n,
-            setup=fresh_floor,
+            setup=lambda: fresh.floor(wl),
             check=check_floor,
             teardown=lambda log: log.conn.close(),
-        )
-    )
-    what = NT_APPEND[mode.name]
-    bench.run(
+        ),
         Case(
-            next(ids),
+            append_id("pg_nt", mode),
             "negotrack/postgresql",
-            what,
+            NT_APPEND[mode],
             lambda tracker: nt_append_batches(tracker, events),
             wl.n,
-            setup=fresh_nt,
+            setup=lambda: fresh.tracker(run.registration),
             check=check_nt,
             teardown=lambda tracker: tracker.close(),
             floor=(floor_id,),
-        )
-    )
-    if mode.name == "batched":  # keep the batched databases for the queries
-        run.pg_schemas = dict(schemas)
+        ),
+    ]
 
 
 # -- 2-4. queries ------------------------------------------------------------------
@@ -336,7 +325,7 @@ def pg_append_cases(run: Run, mode: Mode, ids: Iterator[str]) -> None:
 
 @dataclass
 class Backend:
-    """One negotrack database and its floor, holding the same workload."""
+    """One negotrack database and its floors, holding the same workload."""
 
     name: str  # "sqlite" or "postgresql"
     prefix: str  # the system label prefix: "sqlite3" or "psycopg"
@@ -344,6 +333,7 @@ class Backend:
     floor: RawConn
     floor_known_at_us: int  # the floor's record time of the known_at event
     cold: Tracker  # the same database without the store's decoded-event cache
+    narrow: RawConn | None  # the narrow floor (SQLite only)
 
     @property
     def negotiation(self) -> Negotiation:
@@ -357,9 +347,13 @@ class Backend:
         self.tracker.close()
         self.cold.close()
         self.floor.close()
+        if self.narrow is not None:
+            self.narrow.close()
 
 
-def open_backend(name: str, prefix: str, url: str, floor: RawConn, wl: Workload) -> Backend:
+def open_backend(
+    name: str, prefix: str, url: str, floor: RawConn, wl: Workload, *, narrow: RawConn | None = None
+) -> Backend:
     # The store keeps decoded events (keyed by row hash) for reads, so a query
     # repeated on the default store is "warm": it skips decoding.  The "cold"
     # tracker has no such cache, so every call decodes what it returns.
@@ -367,7 +361,7 @@ def open_backend(name: str, prefix: str, url: str, floor: RawConn, wl: Workload)
     cold = Tracker(SqlEventStore(url, create=False, decoded_cache=0))
     known_id = wl.stances[wl.known_index].event_id
     known = floor.query("SELECT recorded_at FROM events WHERE event_id = ?", (known_id,))
-    return Backend(name, prefix, tracker, floor, int(known[0][0]), cold)
+    return Backend(name, prefix, tracker, floor, int(known[0][0]), cold, narrow)
 
 
 def nt_known_at(backend: Backend, wl: Workload) -> datetime:
@@ -379,244 +373,244 @@ def matrix_cells(matrix: Any) -> dict[Cell, str]:
     return {key: cell.event_id for key, cell in matrix.cells.items()}
 
 
-# Fixed ids per kind of case, so that a skipped case never renumbers the others.
-MATRIX_IDS = {
-    "max_join": "a",
-    "window": "b",
-    "seek": "c",
-    "seek_json": "d",
-    "known_floor": "e",
-    "peer_get": "f",
-    "matrix": "g",
-    "known": "h",
-    "matrix_cold": "i",
-    "known_cold": "j",
-}
-HISTORY_IDS = {
-    "history_floor": "a",
-    "history_peer": "b",
-    "history": "c",
-    "diff_floor": "d",
-    "diff": "e",
-    "history_cold": "f",
-    "diff_cold": "g",
-}
+# The group of each backend's matrix and history cases; the scale cases are group 5.
 GROUP_OF_BACKEND = {"sqlite": ("2", "3"), "postgresql": ("6", "7")}
+# The floors a matrix is held to: the best raw as-of queries returning the same data
+# (the payload decoded, or the narrow columns).
+SAME_DATA = ("d", "e")
 
 
-def query_cases(run: Run, backend: Backend, with_peer: bool) -> dict[str, str]:
-    """Case 2, the as-of matrix, on one backend; returns the case id of each kind."""
-    wl, bench, conn = run.wl, run.bench, backend.floor
+def matrix_cases(run: Run, backend: Backend, group: str, with_peer: bool) -> list[Case]:
+    """The as-of matrix of every cell, warm and cold, beside the raw as-of queries."""
+    wl, conn = run.wl, backend.floor
     p, nt = backend.prefix, f"negotrack/{backend.name}"
-    group = GROUP_OF_BACKEND[backend.name][0]
-    expected = wl.expected_matrix()
-    expected_known = wl.expected_matrix(known=True)
+    expected, expected_known = wl.expected_matrix(), wl.expected_matrix(known=True)
     as_of, known_at = at(wl.as_of_us), nt_known_at(backend, wl)
     cells = len(expected)
-    got: dict[str, str] = {}
+    scale = f", N={wl.n:,}" if group == "5" else ""
 
-    def add(kind: str, system: str, label: str, fn: Callable[[Any], Any], **kw: Any) -> None:
-        case_id = group + MATRIX_IDS[kind]
-        bench.run(Case(case_id, system, label, fn, kw.pop("count", cells), "query", **kw))
-        got[kind] = case_id
+    def check_rows(want: dict[Cell, str]) -> Callable[[Any, Any], None]:
+        return lambda rows, _: expect_cells(cells_of_rows(rows), want, "raw as-of rows")
 
-    def check_rows(rows: list[Any], _: Any, want: dict[Cell, str] = expected) -> None:
-        expect_cells(cells_of_rows(rows), want, "raw as-of rows")
+    def check_decoded(want: dict[Cell, str]) -> Callable[[Any, Any], None]:
+        return lambda out, _: expect_cells(cells_of_rows(r for r, _ in out), want, "raw cells")
 
-    def check_matrix(matrix: Any, _: Any, want: dict[Cell, str] = expected) -> None:
-        expect_cells(matrix_cells(matrix), want, "negotrack matrix")
+    def check_matrix(want: dict[Cell, str]) -> Callable[[Any, Any], None]:
+        return lambda m, _: expect_cells(matrix_cells(m), want, "negotrack matrix")
 
-    add(
-        "max_join",
-        f"{p} floor",
-        "as-of T, per-cell MAX() join",
-        lambda _: conn.query(AS_OF_MAX_JOIN, (NEGOTIATION, wl.as_of_us, NEGOTIATION)),
-        check=check_rows,
+    def case(letter: str, system: str, label: str, fn: Callable[[Any], Any], **kw: Any) -> Case:
+        return Case(
+            group + letter, system, label + scale, fn, kw.pop("count", cells), "query", **kw
+        )
+
+    same = tuple(group + x for x in SAME_DATA if backend.narrow is not None or x != "e")
+    known_floor = (group + "f",)
+    cases = []
+    if group != "5":  # the plain SQL forms, for reference (at scale they only show the scan)
+        plain_forms: list[tuple[str, str, Callable[[Any], Any]]] = [
+            ("a", "as-of T, MAX() join",
+             lambda _: conn.query(AS_OF_MAX_JOIN, (NEGOTIATION, wl.as_of_us))),
+            ("b", "as-of T, window function",
+             lambda _: conn.query(AS_OF_WINDOW, (NEGOTIATION, wl.as_of_us))),
+            ("c", "as-of T, per-cell seek, payload not decoded",
+             lambda _: floor_seek(conn, wl.as_of_us)),
+        ]  # fmt: skip
+        cases += [
+            case(letter, f"{p} floor", label, fn, check=check_rows(expected))
+            for letter, label, fn in plain_forms
+        ]
+    cases.append(
+        case(
+            "d",
+            f"{p} floor",
+            "as-of T, per-cell seek + json.loads",
+            lambda _: floor_cells(conn, wl.as_of_us),
+            check=check_decoded(expected),
+        )
     )
-    add(
-        "window",
-        f"{p} floor",
-        "as-of T, window function",
-        lambda _: conn.query(AS_OF_WINDOW, (NEGOTIATION, wl.as_of_us)),
-        check=check_rows,
+    narrow = backend.narrow
+    if narrow is not None:
+        cases.append(
+            case(
+                "e",
+                f"{p} narrow",
+                "as-of T, per-cell seek, columns",
+                lambda _: narrow_seek(narrow, wl.as_of_us),
+                check=check_rows(expected),
+            )
+        )
+    cases.append(
+        case(
+            "f",
+            f"{p} floor",
+            "as-of T, known_at K, seek + json.loads",
+            lambda _: floor_cells(conn, wl.as_of_us, backend.floor_known_at_us),
+            check=check_decoded(expected_known),
+        )
     )
-    add(
-        "seek",
-        f"{p} floor",
-        "as-of T, per-cell index seek",
-        lambda _: floor_seek(conn, wl.as_of_us),
-        check=check_rows,
-    )
-    add(
-        "seek_json",
-        f"{p} floor",
-        "as-of T, per-cell seek + json.loads",
-        lambda _: [(r, json.loads(r[6])) for r in floor_seek(conn, wl.as_of_us)],
-        check=lambda out, ctx: check_rows([r for r, _ in out], ctx),
-    )
-    add(
-        "known_floor",
-        f"{p} floor",
-        "as-of T, known_at K, per-cell seek",
-        lambda _: floor_seek(conn, wl.as_of_us, backend.floor_known_at_us),
-        check=lambda rows, ctx: check_rows(rows, ctx, expected_known),
-    )
+    peer = None
     if with_peer and run.es_app is not None:
         app = run.es_app
         es_ids = [EsCell.create_id(pa, cl) for pa in wl.parties for cl in wl.clauses]
-        add(
-            "peer_get",
-            "eventsourcing",
-            f"repository.get x {len(es_ids)} cells",
-            lambda _: [app.repository.get(i) for i in es_ids],
-            count=wl.n,
-            check=lambda aggs, _: expect(sum(a.version for a in aggs), wl.n, "events replayed"),
-            note="current state only: no as-of query",
+        peer = group + "g"
+        cases.append(
+            case(
+                "g",
+                "eventsourcing",
+                f"repository.get x {len(es_ids)} cells",
+                lambda _: [app.repository.get(i) for i in es_ids],
+                count=wl.n,
+                check=lambda aggs, _: expect(sum(a.version for a in aggs), wl.n, "replayed"),
+                note="current state only: no as-of query",
+            )
         )
-    neg = backend.negotiation
-    add(
-        "matrix",
-        nt,
-        "matrix(as_of=T)",
-        lambda _: neg.matrix(as_of),
-        check=check_matrix,
-        floor=tuple(got[k] for k in ("max_join", "window", "seek")),
-        peer=got.get("peer_get"),
-    )
-    add(
-        "known",
-        nt,
-        "matrix(as_of=T, known_at=K)",
-        lambda _: neg.matrix(as_of, known_at=known_at),
-        check=lambda m, ctx: check_matrix(m, ctx, expected_known),
-        floor=(got["known_floor"],),
-    )
-    cold = backend.cold_negotiation
-    add(
-        "matrix_cold",
-        nt,
-        "matrix(as_of=T), cold: no decoded cache",
-        lambda _: cold.matrix(as_of),
-        check=check_matrix,
-        floor=tuple(got[k] for k in ("max_join", "window", "seek")),
-        peer=got.get("peer_get"),
-    )
-    add(
-        "known_cold",
-        nt,
-        "matrix(as_of=T, known_at=K), cold",
-        lambda _: cold.matrix(as_of, known_at=known_at),
-        check=lambda m, ctx: check_matrix(m, ctx, expected_known),
-        floor=(got["known_floor"],),
-    )
-    return got
+    # The same two matrices on the default store (warm) and without its cache (cold).
+    for plain, known, what, negotiation in (
+        ("h", "i", "warm", backend.negotiation),
+        ("j", "k", "cold", backend.cold_negotiation),
+    ):
+        cases += [
+            case(
+                plain,
+                nt,
+                f"matrix(as_of=T), {what}",
+                lambda _, n=negotiation: n.matrix(as_of),
+                check=check_matrix(expected),
+                floor=same,
+                peer=peer,
+            ),
+            case(
+                known,
+                nt,
+                f"matrix(as_of=T, known_at=K), {what}",
+                lambda _, n=negotiation: n.matrix(as_of, known_at=known_at),
+                check=check_matrix(expected_known),
+                floor=known_floor,
+            ),
+        ]
+    return cases
 
 
-def history_cases(run: Run, backend: Backend, with_peer: bool) -> dict[str, str]:
-    """Case 3: the history of one cell, and the diff of two dates."""
-    wl, bench, conn = run.wl, run.bench, backend.floor
+def history_cases(run: Run, backend: Backend, group: str, with_peer: bool) -> list[Case]:
+    """The history of one cell, warm and cold, and (not at scale) the diff of two dates."""
+    wl, conn = run.wl, backend.floor
     p, nt = backend.prefix, f"negotrack/{backend.name}"
-    group = GROUP_OF_BACKEND[backend.name][1]
-    cell = wl.history_cell
-    history = wl.expected_history()
-    moves = wl.expected_moves()
-    neg = backend.negotiation
-    from_, to = at(wl.diff_from_us), at(wl.diff_to_us)
-    got: dict[str, str] = {}
+    cell, history = wl.history_cell, wl.expected_history()
+    scale = f", N={wl.n:,}" if group == "5" else ""
+    letters = {"a": "l", "b": "m", "c": "n", "d": "o", "e": "p"} if group == "5" else {}
 
-    def add(
-        kind: str, system: str, label: str, fn: Callable[[Any], Any], count: int, **kw: Any
-    ) -> None:
-        case_id = group + HISTORY_IDS[kind]
-        bench.run(Case(case_id, system, label, fn, count, "query", **kw))
-        got[kind] = case_id
+    def case(letter: str, system: str, label: str, fn: Callable[[Any], Any], **kw: Any) -> Case:
+        return Case(
+            group + letters.get(letter, letter),
+            system,
+            label + scale,
+            fn,
+            kw.pop("count", len(history)),
+            "query",
+            **kw,
+        )
 
-    add(
-        "history_floor",
-        f"{p} floor",
-        "history of one cell + json.loads",
-        lambda _: floor_history(conn, cell),
-        len(history),
-        check=lambda out, _: expect([r[1] for r, _ in out], history, "raw history"),
-    )
+    def check_history(h: Any, _: Any) -> None:
+        expect([e.event_id for e in h], history, "negotrack history")
+
+    floors = tuple(group + letters.get(x, x) for x in ("a", "b") if backend.narrow or x == "a")
+    cases = [
+        case(
+            "a",
+            f"{p} floor",
+            "history of one cell + json.loads",
+            lambda _: floor_history(conn, cell),
+            check=lambda out, _: expect([r[1] for r, _ in out], history, "raw history"),
+        ),
+    ]
+    narrow = backend.narrow
+    if narrow is not None:
+        cases.append(
+            case(
+                "b",
+                f"{p} narrow",
+                "history of one cell, columns",
+                lambda _: narrow_history(narrow, cell),
+                check=lambda out, _: expect([r[1] for r in out], history, "narrow history"),
+            )
+        )
+    peer = None
     if with_peer and run.es_app is not None:
         app, es_id = run.es_app, EsCell.create_id(*cell)
-        add(
-            "history_peer",
-            "eventsourcing",
-            "events.get of one cell aggregate",
-            lambda _: list(app.events.get(es_id)),
-            len(history),
-            check=lambda out, _: expect(len(out), len(history), "peer history"),
-            note="version order, not valid time",
+        peer = group + "c"
+        cases.append(
+            case(
+                "c",
+                "eventsourcing",
+                "events.get of one cell aggregate",
+                lambda _: list(app.events.get(es_id)),
+                check=lambda out, _: expect(len(out), len(history), "peer history"),
+                note="version order, not valid time",
+            )
         )
-    add(
-        "history",
-        nt,
-        "history(party, clause)",
-        lambda _: neg.history(*cell),
-        len(history),
-        check=lambda h, _: expect([e.event_id for e in h], history, "negotrack history"),
-        floor=(got["history_floor"],),
-        peer=got.get("history_peer"),
+    warm_and_cold = (("d", "warm", backend.negotiation), ("e", "cold", backend.cold_negotiation))
+    cases += [
+        case(letter, nt, f"history(party, clause), {what}",
+             lambda _, n=negotiation: n.history(*cell), check=check_history, floor=floors,
+             peer=peer)
+        for letter, what, negotiation in warm_and_cold
+    ]  # fmt: skip
+    if group == "5":
+        return cases
+    moves = wl.expected_moves()
+    from_, to = at(wl.diff_from_us), at(wl.diff_to_us)
+
+    def check_diff(d: Any, _: Any) -> None:
+        expect({(m.party, m.clause) for m in d}, moves, "negotrack diff")
+
+    cases.append(
+        case(
+            "f",
+            f"{p} floor",
+            "diff of two dates (2 seeks + json)",
+            lambda _: floor_diff(conn, wl.diff_from_us, wl.diff_to_us),
+            count=wl.cells,
+            check=lambda out, _: expect(out, moves, "raw diff"),
+        )
     )
-    add(
-        "diff_floor",
-        f"{p} floor",
-        "diff of two dates (2 seeks + json)",
-        lambda _: floor_diff(conn, wl.diff_from_us, wl.diff_to_us),
-        wl.cells,
-        check=lambda out, _: expect(out, moves, "raw diff"),
-    )
-    add(
-        "diff",
-        nt,
-        "diff(from_, to)",
-        lambda _: neg.diff(from_, to),
-        wl.cells,
-        check=lambda d, _: expect({(m.party, m.clause) for m in d}, moves, "negotrack diff"),
-        floor=(got["diff_floor"],),
-    )
-    cold = backend.cold_negotiation
-    add(
-        "history_cold",
-        nt,
-        "history(party, clause), cold",
-        lambda _: cold.history(*cell),
-        len(history),
-        check=lambda h, _: expect([e.event_id for e in h], history, "negotrack history"),
-        floor=(got["history_floor"],),
-        peer=got.get("history_peer"),
-    )
-    add(
-        "diff_cold",
-        nt,
-        "diff(from_, to), cold",
-        lambda _: cold.diff(from_, to),
-        wl.cells,
-        check=lambda d, _: expect({(m.party, m.clause) for m in d}, moves, "negotrack diff"),
-        floor=(got["diff_floor"],),
-    )
-    return got
+    cases += [
+        case(chr(ord(letter) + 3), nt, f"diff(from_, to), {what}",
+             lambda _, n=negotiation: n.diff(from_, to), count=wl.cells, check=check_diff,
+             floor=(group + "f",))
+        for letter, what, negotiation in warm_and_cold
+    ]  # fmt: skip
+    return cases
 
 
+def query_cases(run: Run, backend: Backend) -> None:
+    """Cases 2 and 3 (6 and 7 on PostgreSQL): the matrix, then the history and diff."""
+    matrix_group, history_group = GROUP_OF_BACKEND[backend.name]
+    with_peer = backend.name == "sqlite"
+    run.bench.run_group(matrix_cases(run, backend, matrix_group, with_peer))
+    run.bench.run_group(history_cases(run, backend, history_group, with_peer))
+
+
+# The letter of each replay case.
 REPLAY_IDS = {
     ("sqlite", "floor"): "4a",
-    ("sqlite", "peer"): "4b",
-    ("sqlite", "nt"): "4c",
-    ("postgresql", "floor"): "4d",
-    ("postgresql", "nt"): "4e",
+    ("sqlite", "narrow"): "4b",
+    ("sqlite", "peer"): "4c",
+    ("sqlite", "nt"): "4d",
+    ("postgresql", "floor"): "4e",
+    ("postgresql", "nt"): "4f",
 }
 
 
 def replay_cases(run: Run, backends: Sequence[Backend]) -> None:
-    """Case 4: read every event, decode it, fold the as-of matrix."""
+    """Case 4: read every event, decode it, fold the as-of matrix (one group)."""
+    cases: list[Case] = []
     for backend in backends:
-        replay_on(run, backend)
+        cases += replay_on(run, backend)
+    run.bench.run_group(cases)
 
 
-def replay_on(run: Run, backend: Backend) -> None:
-    wl, bench, conn, tracker = run.wl, run.bench, backend.floor, backend.tracker
+def replay_on(run: Run, backend: Backend) -> list[Case]:
+    wl, conn, tracker = run.wl, backend.floor, backend.tracker
     expected = wl.expected_matrix()
     as_of = at(wl.as_of_us)
 
@@ -624,21 +618,35 @@ def replay_on(run: Run, backend: Backend) -> None:
         expect(out[0], wl.n, "events read")
         expect_cells(out[1], expected, "replayed matrix")
 
-    floor_id, peer_id = REPLAY_IDS[backend.name, "floor"], None
-    bench.run(
+    floors = [REPLAY_IDS[backend.name, "floor"]]
+    cases = [
         Case(
-            floor_id,
+            floors[0],
             f"{backend.prefix} floor",
             "read + json.loads + fold, pages",
             lambda _: floor_replay(conn, wl.as_of_us),
             wl.n,
             check=check_fold,
+        ),
+    ]
+    narrow = backend.narrow
+    if narrow is not None:
+        floors.append(REPLAY_IDS[backend.name, "narrow"])
+        cases.append(
+            Case(
+                floors[-1],
+                f"{backend.prefix} narrow",
+                "read columns + fold, pages",
+                lambda _: narrow_replay(narrow, wl.as_of_us),
+                wl.n,
+                check=check_fold,
+            )
         )
-    )
+    peer_id = None
     if backend.name == "sqlite" and run.es_app is not None:
         app = run.es_app
         peer_id = REPLAY_IDS["sqlite", "peer"]
-        bench.run(
+        cases.append(
             Case(
                 peer_id,
                 "eventsourcing",
@@ -648,7 +656,7 @@ def replay_on(run: Run, backend: Backend) -> None:
                 check=check_fold,
             )
         )
-    bench.run(
+    cases.append(
         Case(
             REPLAY_IDS[backend.name, "nt"],
             f"negotrack/{backend.name}",
@@ -656,41 +664,46 @@ def replay_on(run: Run, backend: Backend) -> None:
             lambda _: project_matrix(tracker.events(), NEGOTIATION, as_of),
             run.total_events,
             check=lambda m, _: expect_cells(matrix_cells(m), expected, "project_matrix"),
-            floor=(floor_id,),
+            floor=tuple(floors),
             peer=peer_id,
         )
     )
+    return cases
 
 
 # -- 5. scale ------------------------------------------------------------------------
 
 
 def scale_cases(run: Run) -> None:
-    """Case 5: the as-of query, known_at view and history on a log of --scale-n events."""
-    args, bench = run.args, run.bench
+    """Case 5: the matrix and the history again on a log of --scale-n events."""
+    args = run.args
     print(
         f"generating the scale workload: N={args.scale_n:,} S={args.cells:,} ...",
         file=sys.stderr,
         flush=True,
     )
     wl = make_workload(args.scale_n, args.cells, args.batch, args.seed)
-    nt_path, floor_path = run.path("scale-negotrack.sqlite"), run.path("scale-floor.sqlite")
     chunk = 10_000
 
-    # Build both logs once, in chunks (bulk import of a million events would only
+    # Build the logs once, in chunks (bulk import of a million events would only
     # measure memory); the build times are reported for information.
     start = time.perf_counter()
-    tracker = nt_open_fresh(f"sqlite:///{nt_path}", registration_events(wl))
+    nt_url = f"sqlite:///{run.path('scale-negotrack.sqlite')}"
+    tracker = nt_open_fresh(nt_url, registration_events(wl))
     for i in range(0, wl.n, chunk):
         tracker.append([stance_event(s) for s in wl.stances[i : i + chunk]])
+    tracker.close()
     nt_build = time.perf_counter() - start
     start = time.perf_counter()
-    conn = RawConn.sqlite(floor_path)
-    floor_create(conn, wl)
-    log = FloorLog(conn)
+    floor = RawConn.sqlite(run.path("scale-floor.sqlite"))
+    floor_create(floor, wl)
+    log = FloorLog(floor)
     for i in range(0, wl.n, chunk):
         floor_append(log, [[floor_item(s) for s in wl.stances[i : i + chunk]]])
     floor_build = time.perf_counter() - start
+    narrow = RawConn.sqlite(run.path("scale-narrow.sqlite"))
+    narrow_create(narrow, wl)
+    narrow_append(narrow, split(narrow_rows(wl), chunk))
     run.notes.append(
         f"the scale logs were built once, {chunk:,} events per transaction "
         f"(not a case; for information): negotrack {nt_build:.0f} s "
@@ -702,82 +715,141 @@ def scale_cases(run: Run) -> None:
         file=sys.stderr,
         flush=True,
     )
-    tracker.close()
-    backend = open_backend("sqlite", "sqlite3", f"sqlite:///{nt_path}", conn, wl)
-    scaled = Run(args, wl, bench, run.work_dir, None)
+    backend = open_backend("sqlite", "sqlite3", nt_url, floor, wl, narrow=narrow)
+    scaled = Run(args, wl, run.bench, run.work_dir, None)
     try:
-        run.scale_kinds = query_scale(scaled, backend)
+        cases = matrix_cases(scaled, backend, "5", False)
+        cases += history_cases(scaled, backend, "5", False)
+        run.bench.run_group(cases, min(run.bench.repeat, args.scale_repeat))
     finally:
         backend.close()
 
 
-# One scale case: kind, id, system, label, call, events per call, check, floor ids.
-ScaleRow = tuple[
-    str, str, str, str, Callable[[Any], Any], int, Callable[[Any, Any], None], tuple[str, ...]
-]
+# -- 8. YAML import ------------------------------------------------------------------
 
 
-def query_scale(run: Run, backend: Backend) -> dict[str, str]:
-    """The case-2/3 queries again, at scale (ids 5a...)."""
-    wl, bench, conn = run.wl, run.bench, backend.floor
-    expected, expected_known = wl.expected_matrix(), wl.expected_matrix(known=True)
-    history = wl.expected_history()
-    cells = len(expected)
-    neg, cold = backend.negotiation, backend.cold_negotiation
-    as_of, known_at = at(wl.as_of_us), nt_known_at(backend, wl)
-    n = f"{wl.n:,}"
-    got: dict[str, str] = {}
+def yaml_cases(run: Run) -> None:
+    """Case 8: import a dataset file of --yaml-stances stances into a fresh log."""
+    import yaml
 
-    def check_rows(rows: list[Any], _: Any) -> None:
-        expect_cells(cells_of_rows(rows), expected, "raw as-of rows at scale")
+    count = min(run.args.yaml_stances, run.wl.n)
+    path = run.path("dataset.yaml")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(dataset_yaml(run.wl, count))
+    run.yaml_bytes = os.path.getsize(path)
+    db = run.path("yaml.sqlite")
+    declared = 1 + len(run.wl.parties) + len(run.wl.clauses)
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-    def check_known_rows(rows: list[Any], _: Any) -> None:
-        expect_cells(cells_of_rows(rows), expected_known, "raw known")
+    def parse(_: Any) -> Any:
+        with open(path, encoding="utf-8") as f:
+            return yaml.load(f, Loader=loader)  # noqa: S506 - a safe loader
 
-    def check_matrix(want: dict[Cell, str], what: str) -> Callable[[Any, Any], None]:
-        return lambda m, _: expect_cells(matrix_cells(m), want, what)
+    def fresh() -> Tracker:
+        remove_db(db)
+        return negotrack.open(f"sqlite:///{db}")
 
-    def check_raw_history(out: Any, _: Any) -> None:
-        expect([r[1] for r, _ in out], history, "raw history")
+    def check(result: Any, _: Any) -> None:
+        expect(result.written, declared + count, "events imported")
 
-    def check_history(h: Any, _: Any) -> None:
-        expect([e.event_id for e in h], history, "history")
+    size = f"{run.yaml_bytes / 2**20:.1f} MiB file"
+    run.bench.run_group(
+        [
+            Case(
+                "8a",
+                "PyYAML",
+                f"parse the file only ({loader.__name__})",
+                parse,
+                count,
+                check=lambda data, _: expect(len(data["stances"]), count, "stances parsed"),
+                note=size,
+            ),
+            Case(
+                "8b",
+                "negotrack/sqlite",
+                "import_dataset(tracker, path)",
+                lambda tracker: import_dataset(tracker, path),
+                count,
+                setup=fresh,
+                check=check,
+                teardown=lambda tracker: tracker.close(),
+                note=size,
+            ),
+        ]
+    )
 
-    floor, nt, seeks = "sqlite3 floor", "negotrack/sqlite", ("5a", "5b", "5c")
-    # The label gets ", N=..." appended.
-    table: list[ScaleRow] = [
-        ("max_join", "5a", floor, "as-of T, per-cell MAX() join",
-         lambda _: conn.query(AS_OF_MAX_JOIN, (NEGOTIATION, wl.as_of_us, NEGOTIATION)),
-         cells, check_rows, ()),
-        ("window", "5b", floor, "as-of T, window function",
-         lambda _: conn.query(AS_OF_WINDOW, (NEGOTIATION, wl.as_of_us)), cells, check_rows, ()),
-        ("seek", "5c", floor, "as-of T, per-cell index seek",
-         lambda _: floor_seek(conn, wl.as_of_us), cells, check_rows, ()),
-        ("known_floor", "5d", floor, "as-of T, known_at K, seek",
-         lambda _: floor_seek(conn, wl.as_of_us, backend.floor_known_at_us),
-         cells, check_known_rows, ()),
-        ("matrix", "5e", nt, "matrix(as_of=T)",
-         lambda _: neg.matrix(as_of), cells, check_matrix(expected, "matrix"), seeks),
-        ("known", "5f", nt, "matrix(as_of=T, known_at=K)",
-         lambda _: neg.matrix(as_of, known_at=known_at),
-         cells, check_matrix(expected_known, "known matrix"), ("5d",)),
-        ("history_floor", "5g", floor, "history of one cell + json",
-         lambda _: floor_history(conn, wl.history_cell), len(history), check_raw_history, ()),
-        ("history", "5h", nt, "history(party, clause)",
-         lambda _: neg.history(*wl.history_cell), len(history), check_history, ("5g",)),
-        ("matrix_cold", "5i", nt, "matrix(as_of=T), cold",
-         lambda _: cold.matrix(as_of), cells, check_matrix(expected, "matrix"), seeks),
-        ("known_cold", "5j", nt, "matrix(as_of=T, known_at=K), cold",
-         lambda _: cold.matrix(as_of, known_at=known_at),
-         cells, check_matrix(expected_known, "known matrix"), ("5d",)),
-        ("history_cold", "5k", nt, "history(party, clause), cold",
-         lambda _: cold.history(*wl.history_cell), len(history), check_history, ("5g",)),
-    ]  # fmt: skip
-    for kind, case_id, system, what, fn, count, check, floor_ids in table:
-        label = f"{what}, N={n}"
-        bench.run(Case(case_id, system, label, fn, count, "query", check=check, floor=floor_ids))
-        got[kind] = case_id
-    return got
+
+# -- 9. one stance per transaction ---------------------------------------------------
+
+
+def single_cases(run: Run) -> None:
+    """Case 9: record_stance one per transaction (--single stances), beside the floor."""
+    wl = run.wl
+    count = min(run.args.single, wl.n)
+    stances, items = wl.stances[:count], [[item] for item in run.items[:count]]
+    path, nt_path = run.path("single-floor.sqlite"), run.path("single-negotrack.sqlite")
+
+    def record(tracker: Tracker) -> None:
+        negotiation = tracker.negotiation(NEGOTIATION)
+        for s in stances:
+            negotiation.record_stance(
+                s.party,
+                s.clause,
+                s.stance,
+                valid_at=at(s.valid_us),
+                evidence=Evidence(source=Source(outlet=s.outlet), quote=s.quote),
+                event_id=s.event_id,
+            )
+
+    def fresh_floor() -> FloorLog:
+        remove_db(path)
+        conn = RawConn.sqlite(path)
+        floor_create(conn, wl)
+        return FloorLog(conn)
+
+    def fresh_nt() -> Tracker:
+        remove_db(nt_path)
+        return nt_open_fresh(f"sqlite:///{nt_path}", run.registration)
+
+    def check_floor(_: Any, log: FloorLog) -> None:
+        expect(count_rows(log.conn), count, "floor rows")
+
+    def check_nt(_: Any, tracker: Tracker) -> None:
+        expect(
+            tracker.store.last_position(),
+            1 + len(run.registration) + count,
+            "negotrack events stored",
+        )
+
+    label = f"{count:,} x record_stance"
+    # (floor id, floor system, floor setup), (negotrack id, negotrack system, its setup)
+    backends: list[tuple[str, str, Callable[[], Any], str, str, Callable[[], Any]]] = [
+        ("9a", "sqlite3 floor", fresh_floor, "9b", "negotrack/sqlite", fresh_nt),
+    ]
+    if run.pg is not None:
+        fresh = PgFresh(run.pg)
+        backends.append(
+            ("9c", "psycopg floor", lambda: fresh.floor(wl), "9d", "negotrack/postgresql",
+             lambda: fresh.tracker(run.registration))
+        )  # fmt: skip
+    cases = []
+    for floor_id, floor_system, floor_setup, nt_id, nt_system, nt_setup in backends:
+        cases += [
+            Case(floor_id, floor_system, f"{count:,} transactions of 1, same rows",
+                 lambda log: floor_append(log, items), count, setup=floor_setup,
+                 check=check_floor, teardown=lambda log: log.conn.close()),
+            Case(nt_id, nt_system, label, record, count, setup=nt_setup, check=check_nt,
+                 teardown=lambda tracker: tracker.close(), floor=(floor_id,)),
+        ]  # fmt: skip
+    try:
+        run.bench.run_group(cases)
+    finally:
+        if run.pg is not None:
+            for schema in fresh.schemas.values():
+                run.pg.drop(schema)
+
+
+# -- start-up checks ----------------------------------------------------------------
 
 
 def check_same_rows(wl: Workload, work_dir: str) -> list[str]:
@@ -805,3 +877,32 @@ def check_same_rows(wl: Workload, work_dir: str) -> list[str]:
             warnings.append("the floor's hash chain differs from negotrack's")
         previous = row[12]
     return sorted(set(warnings))
+
+
+NT_SCHEMA_COLUMNS = {
+    "cell_entries": {
+        "negotiation",
+        "party",
+        "clause",
+        "version",
+        "valid_at",
+        "position",
+        "withdrawn",
+    },
+    "cells": {"negotiation", "party", "clause"},
+}
+
+
+def nt_schema_fits(work_dir: str) -> bool:
+    """Whether negotrack's tables still have the columns the nt-schema floor writes."""
+    path = os.path.join(work_dir, "nt-schema-probe.sqlite")
+    SqlEventStore(f"sqlite:///{path}").close()
+    conn = sqlite3.connect(path)
+    try:
+        return all(
+            columns <= {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+            for table, columns in NT_SCHEMA_COLUMNS.items()
+        )
+    finally:
+        conn.close()
+        remove_db(path)

@@ -13,8 +13,8 @@ import statistics
 import sys
 import time
 import tracemalloc
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from .workload import Cell
@@ -49,7 +49,6 @@ class Case:
     teardown: Callable[[Any], None] = _no_teardown
     floor: tuple[str, ...] = ()  # the fastest of these is the floor of the ratio
     peer: str | None = None
-    repeat: int | None = None
     note: str = ""
 
 
@@ -68,6 +67,8 @@ class Result:
     note: str
     other_cpu: float | None = None
     """CPU used by other processes while the case was timed, in CPUs (1.0: one whole CPU)."""
+    load: float | None = None
+    """The highest 1-minute load average seen before any of the case's repetitions."""
 
     @property
     def median(self) -> float:
@@ -78,8 +79,19 @@ class Result:
         return self.count / self.median
 
 
+@dataclass
+class _Tally:
+    """What one case gathers over its interleaved repetitions."""
+
+    loops: int
+    times: list[float] = field(default_factory=list)
+    others: float = 0.0  # CPU seconds other processes used while the case was timed
+    timed: float = 0.0  # wall seconds the case was timed (with its setup and checks)
+    loads: list[float] = field(default_factory=list)
+
+
 class Bench:
-    """Runs cases and keeps their results; progress goes to stderr."""
+    """Runs groups of cases, their repetitions interleaved; progress goes to stderr."""
 
     def __init__(self, repeat: int, min_time: float, memory: bool, profile_dir: str | None) -> None:
         self.repeat = repeat
@@ -89,27 +101,40 @@ class Bench:
         self.results: dict[str, Result] = {}
 
     def run(self, case: Case) -> Result:
-        loops = self._calibrate(case) if case.unit == "query" else 1
-        times = []
+        return self.run_group([case])[0]
+
+    def run_group(self, cases: Sequence[Case], repeat: int | None = None) -> list[Result]:
+        """Time every case ``repeat`` times, interleaved: A1 B1 C1 A2 B2 C2 ...
+
+        Cases compared with each other run in one group, so that a change in the
+        machine's load (other processes on a shared machine) hits them all alike.
+        """
+        tallies = [_Tally(self._calibrate(case) if case.unit == "query" else 1) for case in cases]
+        for _rep in range(repeat or self.repeat):
+            for case, tally in zip(cases, tallies, strict=True):
+                self._once(case, tally)
+        return [self._finish(case, tally) for case, tally in zip(cases, tallies, strict=True)]
+
+    def _once(self, case: Case, tally: _Tally) -> None:
+        tally.loads.append(os.getloadavg()[0])
         machine, own, wall = busy_seconds(), own_seconds(), time.perf_counter()
-        for _rep in range(case.repeat or self.repeat):
-            ctx = case.setup()
-            gc.collect()
-            start = time.perf_counter()
-            for _loop in range(loops):
-                out = case.fn(ctx)
-            elapsed = (time.perf_counter() - start) / loops
-            case.check(out, ctx)
-            del out
-            case.teardown(ctx)
-            times.append(elapsed)
-        other = None
+        ctx = case.setup()
+        gc.collect()
+        start = time.perf_counter()
+        for _loop in range(tally.loops):
+            out = case.fn(ctx)
+        tally.times.append((time.perf_counter() - start) / tally.loops)
+        case.check(out, ctx)
+        del out
+        case.teardown(ctx)
         machine_after = busy_seconds()
         if machine is not None and machine_after is not None:
             # Another process on the machine (a test run, say) slows the case down:
             # record how much CPU the others took meanwhile (jiffy resolution).
-            others = (machine_after - machine) - (own_seconds() - own)
-            other = max(0.0, others) / (time.perf_counter() - wall)
+            tally.others += max(0.0, (machine_after - machine) - (own_seconds() - own))
+        tally.timed += time.perf_counter() - wall
+
+    def _finish(self, case: Case, tally: _Tally) -> Result:
         peak = self._peak(case) if self.memory else None
         if self.profile_dir and case.system.startswith("negotrack"):
             self._profile(case)
@@ -117,22 +142,23 @@ class Bench:
             case.case_id,
             case.system,
             case.label,
-            times,
+            tally.times,
             case.count,
             case.unit,
-            loops,
+            tally.loops,
             case.floor,
             case.peer,
             peak,
             case.note,
-            other,
+            tally.others / tally.timed if tally.timed and busy_seconds() is not None else None,
+            max(tally.loads),
         )
         self.results[case.case_id] = result
-        spread = " ".join(f"{t:.4g}" for t in times)
+        spread = " ".join(f"{t:.4g}" for t in tally.times)
         mem = "" if peak is None else f"  peak {peak / 2**20:7.1f} MiB"
         print(
             f"  {case.case_id:<4} {case.system:<22} {case.label:<44} "
-            f"median {fmt_seconds(result.median):>9}{mem}  [{spread}]",
+            f"median {fmt_seconds(result.median):>9}{mem}  load {result.load:.1f}  [{spread}]",
             file=sys.stderr,
             flush=True,
         )

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from .floor_sqlite import PAGE
+from .floor_sqlite import PAGE, fold
 from .workload import Cell, Stance
 
 try:  # the peer is optional: --skip-eventsourcing, and --quick skips it when missing
@@ -105,9 +105,6 @@ def es_replay(app: Any, as_of_us: int) -> tuple[int, dict[Cell, str]]:
             e = app.mapper.to_domain_event(notification)
             count += 1
             if e.valid_at <= as_of_us:
-                key = (e.party, e.clause)
-                current = best.get(key)
-                if current is None or (e.valid_at, notification.id) > current[:2]:
-                    best[key] = (e.valid_at, notification.id, e.event_id)
+                fold(best, (e.party, e.clause), e.valid_at, notification.id, e.event_id)
         start = page[-1].id + 1
     return count, {k: v[2] for k, v in best.items()}

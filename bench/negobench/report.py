@@ -8,7 +8,7 @@ import platform
 import shutil
 import sqlite3
 import subprocess
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from importlib import metadata
 from typing import Any
@@ -19,17 +19,21 @@ from .harness import Result, fmt_seconds
 
 
 class Targets:
-    """The thresholds of the issue, printed beside the measured values."""
+    """The thresholds of the issue (#12), as ratios measured in one run."""
 
-    BATCHED_VS_FLOOR = 1.3
-    BULK_RATE = 50_000
-    BULK_VS_FLOOR = 1.6
-    MATRIX_VS_FLOOR = 1.5
-    MATRIX_GROWTH = 2.0
-    KNOWN_VS_PLAIN = 2.0
-    REPLAY_RATE = 200_000
-    MEMORY_GROWTH = 1.25  # "independent of log length", with some slack for noise
-    PG_BATCHED_RATE = 5_000
+    BATCHED_VS_PEER = 1.3  # negotrack at least this much faster than eventsourcing
+    BATCHED_VS_NARROW = 1.5  # and within this of the narrow floor
+    BULK_VS_PEER = 1.3
+    YAML_RATE = 20_000  # stances/s
+    YAML_MEMORY = 20.0  # peak Python memory / file size
+    REPLAY_VS_PEER = 1.5
+    MATRIX_COLD = 1.5  # x the best raw as-of query returning the same data
+    MATRIX_WARM = 1.2
+    HISTORY_VS_FLOOR = 1.5
+    MATRIX_GROWTH = 1.2  # matrix at --scale-n events / at -n events
+    MEMORY_GROWTH = 1.25  # "peak memory flat", with some slack for noise
+    PG_BATCHED_GAIN = 1.5  # PostgreSQL batched append, x the rate before the work on #12
+    PG_BATCHED_BEFORE = 15_443  # ev/s: case 1g of the full run at ffc64d5 (2026-11-25)
 
 
 # ---------------------------------------------------------------------------
@@ -124,9 +128,11 @@ GROUPS = {
     "2": "2. As-of matrix of every cell (SQLite)",
     "3": "3. History of one cell, diff of two dates (SQLite)",
     "4": "4. Full replay: read, decode and fold every event",
-    "5": "5. Scale: the same queries on the large log (SQLite)",
+    "5": "5. Scale: the matrix and the history on the large log (SQLite)",
     "6": "2'. As-of matrix of every cell (PostgreSQL)",
     "7": "3'. History of one cell, diff of two dates (PostgreSQL)",
+    "8": "8. YAML import: one dataset file into a fresh log",
+    "9": "9. record_stance: one stance per transaction",
 }
 
 
@@ -138,50 +144,53 @@ def group_of(case_id: str) -> str:
 
 RATIOS = (
     # (what, numerator case, denominator case): where the time of a case goes.
-    ("batched append: negotrack / raw, same rows", "1e", "1b"),
-    ("batched append: negotrack / raw into negotrack's tables", "1e", "1c"),
-    ("batched append: raw into negotrack's tables / raw, same rows", "1c", "1b"),
-    ("batched append: raw, same rows / anchors-style narrow rows", "1b", "1a"),
+    ("batched append: negotrack / narrow floor", "1e", "1a"),
+    ("batched append: negotrack / same-rows floor", "1e", "1b"),
+    ("batched append: negotrack / same rows into negotrack's tables", "1e", "1c"),
+    ("batched append: same rows into negotrack's tables / same-rows floor", "1c", "1b"),
+    ("batched append: same-rows floor / narrow floor", "1b", "1a"),
     ("batched append: negotrack / eventsourcing", "1e", "1d"),
-    ("bulk import: negotrack / raw, same rows", "1l", "1i"),
-    ("bulk import: negotrack / raw into negotrack's tables", "1l", "1j"),
-    ("bulk import: raw into negotrack's tables / raw, same rows", "1j", "1i"),
+    ("bulk import: negotrack / narrow floor", "1l", "1h"),
+    ("bulk import: negotrack / same-rows floor", "1l", "1i"),
+    ("bulk import: negotrack / same rows into negotrack's tables", "1l", "1j"),
     ("bulk import: negotrack / eventsourcing", "1l", "1k"),
-    ("PostgreSQL batched append: negotrack / raw psycopg", "1g", "1f"),
-    ("PostgreSQL bulk import: negotrack / raw psycopg", "1n", "1m"),
-    ("matrix: negotrack / raw per-cell seek", "2g", "2c"),
-    ("matrix: negotrack / raw per-cell seek + json.loads", "2g", "2d"),
-    ("matrix: negotrack cold / warm (decoding every cell)", "2i", "2g"),
-    ("matrix: negotrack cold / raw per-cell seek + json.loads", "2i", "2d"),
-    ("matrix: raw MAX() join / raw per-cell seek", "2a", "2c"),
-    ("known_at: negotrack / raw per-cell seek with known_at", "2h", "2e"),
-    ("known_at: negotrack cold / raw per-cell seek with known_at", "2j", "2e"),
-    ("known_at: negotrack known_at / negotrack plain as-of", "2h", "2g"),
-    ("history: negotrack / raw + json.loads", "3c", "3a"),
-    ("history: negotrack cold / raw + json.loads", "3f", "3a"),
-    ("diff: negotrack / raw", "3e", "3d"),
-    ("diff: negotrack cold / raw", "3g", "3d"),
-    ("replay: negotrack / raw", "4c", "4a"),
-    ("replay: negotrack / eventsourcing", "4c", "4b"),
-    ("PostgreSQL matrix: negotrack / raw per-cell seek", "6g", "6c"),
-    ("PostgreSQL matrix: negotrack cold / raw per-cell seek", "6i", "6c"),
-    ("PostgreSQL known_at: negotrack / raw", "6h", "6e"),
-    ("PostgreSQL history: negotrack / raw", "7c", "7a"),
-    ("PostgreSQL history: negotrack cold / raw", "7f", "7a"),
-    ("PostgreSQL replay: negotrack / raw", "4e", "4d"),
-    ("scale: negotrack matrix, large / default log", "5e", "2g"),
-    ("scale: negotrack matrix cold, large / default log", "5i", "2i"),
-    ("scale: raw per-cell seek, large / default log", "5c", "2c"),
-    ("scale: raw MAX() join, large / default log", "5a", "2a"),
-    ("scale: raw window function, large / default log", "5b", "2b"),
-    ("scale: negotrack matrix / raw per-cell seek, large log", "5e", "5c"),
-    ("scale: negotrack known_at, large / default log", "5f", "2h"),
-    ("scale: negotrack known_at cold, large / default log", "5j", "2j"),
-    ("scale: raw known_at seek, large / default log", "5d", "2e"),
-    ("scale: negotrack known_at / plain as-of, large log", "5f", "5e"),
-    ("scale: negotrack history, large / default log", "5h", "3c"),
-    ("scale: negotrack history cold, large / default log", "5k", "3f"),
-    ("scale: raw history, large / default log", "5g", "3a"),
+    ("PostgreSQL batched append: negotrack / psycopg floor", "1g", "1f"),
+    ("PostgreSQL bulk import: negotrack / psycopg floor", "1n", "1m"),
+    ("matrix warm: negotrack / seek + json.loads", "2h", "2d"),
+    ("matrix warm: negotrack / narrow seek (columns)", "2h", "2e"),
+    ("matrix cold: negotrack / seek + json.loads", "2j", "2d"),
+    ("matrix cold: negotrack / narrow seek (columns)", "2j", "2e"),
+    ("matrix: negotrack cold / warm (decoding every cell)", "2j", "2h"),
+    ("matrix: seek + json.loads / seek, payload not decoded", "2d", "2c"),
+    ("matrix: MAX() join / seek", "2a", "2c"),
+    ("known_at warm: negotrack / seek + json.loads", "2i", "2f"),
+    ("known_at cold: negotrack / seek + json.loads", "2k", "2f"),
+    ("known_at: negotrack known_at / plain as-of (warm)", "2i", "2h"),
+    ("history warm: negotrack / floor + json.loads", "3d", "3a"),
+    ("history cold: negotrack / floor + json.loads", "3e", "3a"),
+    ("history warm: negotrack / eventsourcing", "3d", "3c"),
+    ("history cold: negotrack / eventsourcing", "3e", "3c"),
+    ("diff warm: negotrack / floor", "3g", "3f"),
+    ("diff cold: negotrack / floor", "3h", "3f"),
+    ("replay: negotrack / same-rows floor", "4d", "4a"),
+    ("replay: negotrack / narrow floor", "4d", "4b"),
+    ("replay: negotrack / eventsourcing", "4d", "4c"),
+    ("PostgreSQL matrix warm: negotrack / seek + json.loads", "6h", "6d"),
+    ("PostgreSQL matrix cold: negotrack / seek + json.loads", "6j", "6d"),
+    ("PostgreSQL history warm: negotrack / floor", "7d", "7a"),
+    ("PostgreSQL history cold: negotrack / floor", "7e", "7a"),
+    ("PostgreSQL replay: negotrack / floor", "4f", "4e"),
+    ("scale: negotrack matrix warm, large / default log", "5h", "2h"),
+    ("scale: negotrack matrix cold, large / default log", "5j", "2j"),
+    ("scale: seek + json.loads, large / default log", "5d", "2d"),
+    ("scale: narrow seek, large / default log", "5e", "2e"),
+    ("scale: negotrack matrix cold / seek + json.loads, large log", "5j", "5d"),
+    ("scale: negotrack known_at warm, large / default log", "5i", "2i"),
+    ("scale: negotrack history warm, large / default log", "5o", "3d"),
+    ("scale: floor history, large / default log", "5l", "3a"),
+    ("YAML import: negotrack / parsing the file alone", "8b", "8a"),
+    ("record_stance: negotrack / floor, one per transaction", "9b", "9a"),
+    ("PostgreSQL record_stance: negotrack / floor", "9d", "9c"),
 )
 
 
@@ -206,116 +215,104 @@ class Target:
         return {True: "met", False: "NOT met", None: "n/a"}[self.met]
 
 
-def evaluate_targets(results: dict[str, Result], kinds: dict[str, dict[str, str]]) -> list[Target]:
-    """The issue's targets, from the measured medians (never asserted)."""
+def evaluate_targets(results: dict[str, Result], yaml_bytes: int) -> list[Target]:
+    """The issue's targets, from the medians of this run (printed, never asserted)."""
     r = results.get
+    t = Targets
     targets: list[Target] = []
 
-    def add(
-        name: str,
-        threshold: str,
-        value: float | None,
-        ok: Callable[[float], bool],
-        shown: Callable[[float], str],
-    ) -> None:
-        targets.append(
-            Target(
-                name,
-                threshold,
-                "-" if value is None else shown(value),
-                None if value is None else ok(value),
-            )
+    def add(name: str, threshold: str, value: float | None, ok: bool | None, shown: str) -> None:
+        targets.append(Target(name, threshold, "-" if value is None else shown, ok))
+
+    def faster(name: str, case: str, peer: str, least: float) -> None:
+        """negotrack's case at least ``least`` times as fast as the peer's."""
+        speedup = ratio(r(peer), r(case))
+        add(
+            name,
+            f"peer / negotrack >= {least}",
+            speedup,
+            None if speedup is None else speedup >= least,
+            f"{speedup or 0:.2f}x",
         )
 
-    t = Targets
-    add(
-        "batched append (SQLite) vs raw sqlite3, same rows",
-        f"<= {t.BATCHED_VS_FLOOR}x",
-        ratio(r("1e"), r("1b")),
-        lambda v: v <= t.BATCHED_VS_FLOOR,
-        lambda v: f"{v:.2f}x",
-    )
-    bulk = r("1l")
-    add(
-        "bulk import (SQLite) rate",
-        f">= {t.BULK_RATE:,} ev/s",
-        None if bulk is None else bulk.rate,
-        lambda v: v >= t.BULK_RATE,
-        lambda v: f"{v:,.0f} ev/s",
-    )
-    add(
-        "bulk import (SQLite) vs raw executemany, same rows",
-        f"<= {t.BULK_VS_FLOOR}x",
-        ratio(bulk, r("1i")),
-        lambda v: v <= t.BULK_VS_FLOOR,
-        lambda v: f"{v:.2f}x",
-    )
-    sq, sc = kinds.get("sqlite", {}), kinds.get("scale", {})
+    def within(name: str, value: float | None, most: float, what: str) -> None:
+        add(
+            name,
+            f"{what} <= {most}",
+            value,
+            None if value is None else value <= most,
+            f"{value or 0:.2f}x",
+        )
 
-    def times(value: float) -> str:
-        return f"{value:.2f}x"
+    def to_floor(case: str) -> float | None:
+        found = r(case)
+        return ratio(found, floor_of(results, found)) if found else None
 
-    # The store caches decoded events, so a repeated matrix is "warm"; "cold" is a
-    # store without the cache (every call decodes).  Both are shown.
-    for kind, what in (("matrix", "warm"), ("matrix_cold", "cold")):
-        matrix = r(sq.get(kind, ""))
-        add(
-            f"matrix ({what}) vs best raw SQL as-of",
-            f"<= {t.MATRIX_VS_FLOOR}x",
-            ratio(matrix, floor_of(results, matrix) if matrix else None),
-            lambda v: v <= t.MATRIX_VS_FLOOR,
-            times,
-        )
-    for kind, what in (("matrix", "warm"), ("matrix_cold", "cold")):
-        add(
-            f"matrix ({what}) at scale vs at the default size",
-            f"<= {t.MATRIX_GROWTH}x",
-            ratio(r(sc.get(kind, "")), r(sq.get(kind, ""))),
-            lambda v: v <= t.MATRIX_GROWTH,
-            times,
-        )
-    for where, found in (("default size", sq), ("scale", sc)):
-        add(
-            f"known_at view vs plain as-of (warm), {where}",
-            f"<= {t.KNOWN_VS_PLAIN}x",
-            ratio(r(found.get("known", "")), r(found.get("matrix", ""))),
-            lambda v: v <= t.KNOWN_VS_PLAIN,
-            times,
-        )
-    replay = r("4c")
-    add(
-        "full replay rate (SQLite)",
-        f">= {t.REPLAY_RATE:,} ev/s",
-        None if replay is None else replay.rate,
-        lambda v: v >= t.REPLAY_RATE,
-        lambda v: f"{v:,.0f} ev/s",
+    faster("batched append (SQLite) vs eventsourcing", "1e", "1d", t.BATCHED_VS_PEER)
+    within(
+        "batched append (SQLite) vs narrow floor",
+        ratio(r("1e"), r("1a")),
+        t.BATCHED_VS_NARROW,
+        "negotrack / narrow",
     )
-    for kind, what in (
-        ("matrix", "matrix"),
-        ("matrix_cold", "matrix (cold)"),
-        ("history", "history, per returned entry"),
-        ("history_cold", "history (cold), per returned entry"),
-    ):
-        small, large = r(sq.get(kind, "")), r(sc.get(kind, ""))
+    faster("bulk import (SQLite) vs eventsourcing", "1l", "1k", t.BULK_VS_PEER)
+    yaml = r("8b")
+    add(
+        "YAML import rate",
+        f">= {t.YAML_RATE:,} stances/s",
+        None if yaml is None else yaml.rate,
+        None if yaml is None else yaml.rate >= t.YAML_RATE,
+        "" if yaml is None else f"{yaml.rate:,.0f} stances/s",
+    )
+    memory = None
+    if yaml is not None and yaml.peak_bytes is not None and yaml_bytes:
+        memory = yaml.peak_bytes / yaml_bytes
+    within("YAML import peak memory vs file size", memory, t.YAML_MEMORY, "peak / file")
+    faster("replay (SQLite) vs eventsourcing", "4d", "4c", t.REPLAY_VS_PEER)
+    for where, group in (("SQLite", "2"), ("PostgreSQL", "6")):
+        within(
+            f"matrix cold ({where}) vs best raw as-of, same data",
+            to_floor(group + "j"),
+            t.MATRIX_COLD,
+            "negotrack / floor",
+        )
+        within(
+            f"matrix warm ({where}) vs best raw as-of, same data",
+            to_floor(group + "h"),
+            t.MATRIX_WARM,
+            "negotrack / floor",
+        )
+    for what, case in (("warm", "3d"), ("cold", "3e")):
+        within(
+            f"history {what} (SQLite) vs raw floor",
+            to_floor(case),
+            t.HISTORY_VS_FLOOR,
+            "negotrack / floor",
+        )
+        faster(f"history {what} (SQLite) ahead of eventsourcing", case, "3c", 1.0)
+    for what, large, small in (("warm", "5h", "2h"), ("cold", "5j", "2j")):
+        within(
+            f"matrix {what} at scale vs at the default size",
+            ratio(r(large), r(small)),
+            t.MATRIX_GROWTH,
+            "large / default",
+        )
+    for what, large, small in (("matrix warm", "5h", "2h"), ("matrix cold", "5j", "2j")):
+        a, b = r(large), r(small)
         growth = None
-        if small and large and small.peak_bytes and large.peak_bytes:
-            # History returns every entry of the cell, which grows with the log by
-            # design: compare the peak per entry returned.
-            growth = (large.peak_bytes / large.count) / (small.peak_bytes / small.count)
-        add(
-            f"peak memory of {what}: scale vs default",
-            f"<= {t.MEMORY_GROWTH}x",
-            growth,
-            lambda v: v <= t.MEMORY_GROWTH,
-            lambda v: f"{v:.2f}x",
+        if a and b and a.peak_bytes and b.peak_bytes:
+            growth = a.peak_bytes / b.peak_bytes
+        within(
+            f"peak memory of {what}: scale vs default", growth, t.MEMORY_GROWTH, "large / default"
         )
     pg = r("1g")
+    gain = None if pg is None else pg.rate / t.PG_BATCHED_BEFORE
     add(
-        "batched append (PostgreSQL) rate",
-        f">= {t.PG_BATCHED_RATE:,} ev/s",
-        None if pg is None else pg.rate,
-        lambda v: v >= t.PG_BATCHED_RATE,
-        lambda v: f"{v:,.0f} ev/s",
+        "batched append (PostgreSQL) vs before (#12)",
+        f">= {t.PG_BATCHED_GAIN}x {t.PG_BATCHED_BEFORE:,} ev/s",
+        gain,
+        None if gain is None else gain >= t.PG_BATCHED_GAIN,
+        "" if pg is None else f"{gain:.2f}x ({pg.rate:,.0f} ev/s)",
     )
     return targets
 
@@ -337,12 +334,25 @@ def result_rows(results: dict[str, Result]) -> list[list[str]]:
                 fmt_ratio(ratio(res, floor)),
                 fmt_ratio(ratio(res, peer)),
                 fmt_mib(res.peak_bytes),
+                "-" if res.load is None else f"{res.load:.1f}",
             ]
         )
     return rows
 
 
-HEADER = ["id", "system", "case", "median", "min", "max", "rate", "x floor", "x peer", "peak MiB"]
+HEADER = [
+    "id",
+    "system",
+    "case",
+    "median",
+    "min",
+    "max",
+    "rate",
+    "x floor",
+    "x peer",
+    "peak MiB",
+    "load",
+]
 
 
 def print_report(
@@ -354,7 +364,7 @@ def print_report(
         print(f"  {key + ':':<12} {value}")
     rows = result_rows(results)
     widths = [max(len(str(x)) for x in col) for col in zip(HEADER, *rows, strict=True)]
-    right = {3, 4, 5, 6, 7, 8, 9}
+    right = {3, 4, 5, 6, 7, 8, 9, 10}
 
     def line(cells: Sequence[str]) -> str:
         return "  ".join(
@@ -376,6 +386,8 @@ def print_report(
     print("x peer = negotrack median / the eventsourcing case (see its note for how near it is).")
     print("Queries are timed per call (looped to --min-time); appends per whole run.")
     print("peak MiB: tracemalloc peak of Python allocations in one extra, untimed run.")
+    print("load: the highest 1-minute load average seen before the case's repetitions;")
+    print("the repetitions of the cases of a group are interleaved (A1 B1 C1 A2 B2 C2 ...).")
     for note in notes:
         print(f"Note: {note}")
     print()
@@ -418,7 +430,9 @@ def markdown(
         "",
         "*x floor*: negotrack's median over the fastest raw-SQL case of the same work; "
         "*x peer*: over the eventsourcing case. Queries are timed per call; *peak MiB* is "
-        "the tracemalloc peak of one extra, untimed run.",
+        "the tracemalloc peak of one extra, untimed run; *load* is the highest 1-minute load "
+        "average seen before the case's repetitions, which are interleaved with those of the "
+        "other cases of its group.",
         "",
     ]
     out += [f"- {note}" for note in notes]
@@ -440,7 +454,6 @@ def to_json(
     targets: list[Target],
     meta: dict[str, str],
     notes: list[str],
-    kinds: dict[str, dict[str, str]],
 ) -> dict[str, Any]:
     out_results = []
     for res in results.values():
@@ -464,7 +477,6 @@ def to_json(
     return {
         "meta": meta,
         "notes": notes,
-        "case_ids": kinds,
         "results": out_results,
         "ratios": ratios,
         "targets": [asdict(t) | {"verdict": t.verdict} for t in targets],

@@ -287,3 +287,35 @@ def floor_item(s: Stance) -> FloorItem:
 def dumps(payload: dict[str, Any]) -> str:
     """Canonical JSON, as negotrack writes it."""
     return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def dataset_yaml(wl: Workload, count: int) -> str:
+    """A dataset file (``negotrack/1``) declaring the workload's cells and its first stances.
+
+    Strings are written as JSON strings, which YAML reads as double-quoted scalars.
+    """
+    outlets = {outlet: f"source-{i}" for i, outlet in enumerate(OUTLETS)}
+    lines = [
+        "format: negotrack/1",
+        "negotiation:",
+        f"  id: {NEGOTIATION}",
+        '  title: "Benchmark negotiation"',
+        "sources:",
+    ]
+    lines += [f"  {ident}:\n    outlet: {json.dumps(outlet)}" for outlet, ident in outlets.items()]
+    lines.append("parties:")
+    lines += [f"  - id: {p}\n    name: {p.title()}\n    kind: state" for p in wl.parties]
+    lines.append("clauses:")
+    lines += [f"  - id: {c}\n    title: {c.title()}\n    tabled: 2025-01-01" for c in wl.clauses]
+    lines.append("stances:")
+    for s in wl.stances[:count]:
+        lines += [
+            f"  - id: s-{s.event_id}",
+            f"    party: {s.party}",
+            f"    clause: {s.clause}",
+            f"    stance: {s.stance.label}",
+            f"    valid: {at(s.valid_us).isoformat()}",
+            f"    source: {outlets[s.outlet]}",
+            f"    quote: {json.dumps(s.quote)}",
+        ]
+    return "\n".join(lines) + "\n"
