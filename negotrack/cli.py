@@ -315,7 +315,7 @@ def _add_db_commands(commands: Any, common: argparse.ArgumentParser) -> None:
 def _db(args: argparse.Namespace, url: str, out: TextIO) -> None:
     """Schema migrations (Alembic, shipped with negotrack)."""
     from negotrack.store import migrations  # noqa: PLC0415 - only db commands need it
-    from negotrack.store.sql import _make_engine  # noqa: PLC0415
+    from negotrack.store.sql.engine import make_engine  # noqa: PLC0415
 
     if args.db_command == "history":
         rows = [
@@ -324,7 +324,7 @@ def _db(args: argparse.Namespace, url: str, out: TextIO) -> None:
         ]
         _rows(out, args.format, rows)
         return
-    engine = _make_engine(url)
+    engine = make_engine(url)
     try:
         if args.db_command == "upgrade":
             before = migrations.current(engine)[1]

@@ -21,7 +21,12 @@ The tree::
     └── StoreError                          the storage itself
         ├── ChainBrokenError                the hash chain does not verify
         ├── SchemaBehindError               the database needs `negotrack db upgrade`
-        └── MissingDependencyError (ImportError)  an optional extra is not installed
+        ├── MissingDependencyError (ImportError)  an optional extra is not installed
+        └── DatabaseError                   the database failed an operation (where, detail)
+            ├── DatabaseUnavailableError (ConnectionError)  it cannot be reached or opened
+            ├── DatabaseBusyError (TimeoutError)  locked by another writer, or timed out
+            ├── DatabaseReadOnlyError (PermissionError)  it refuses writes
+            └── DatabaseFullError (OSError)     its disk or quota is full
 
 Each error keeps its context as attributes and builds its message from them,
 so a caller can both print it and act on it.
@@ -36,6 +41,11 @@ __all__ = [
     "ChainBrokenError",
     "ConcurrencyError",
     "ConflictError",
+    "DatabaseBusyError",
+    "DatabaseError",
+    "DatabaseFullError",
+    "DatabaseReadOnlyError",
+    "DatabaseUnavailableError",
     "DatasetError",
     "DuplicateError",
     "InvalidIdError",
@@ -281,3 +291,48 @@ class MissingDependencyError(StoreError, ImportError):
         return (
             f"{self.module} is needed{why}: install it with pip install 'negotrack[{self.extra}]'"
         )
+
+
+class DatabaseError(StoreError):
+    """The database failed an operation; ``where`` names the store, ``detail`` the driver's words.
+
+    The storage layer raises it (or a subclass) for every error of the
+    database driver, with the driver's error chained as ``__cause__``.
+    """
+
+    problem = "failed"
+
+    def __init__(self, where: str, detail: str) -> None:
+        self.where = where
+        self.detail = detail
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        return f"the database at {self.where} {self.problem}: {self.detail}"
+
+
+class DatabaseUnavailableError(DatabaseError, ConnectionError):
+    """The database cannot be reached or opened (server down, wrong address, missing file)."""
+
+    problem = "cannot be reached or opened"
+
+    def __str__(self) -> str:
+        return f"cannot open the store at {self.where}: {self.detail}"
+
+
+class DatabaseBusyError(DatabaseError, TimeoutError):
+    """The database is locked by another writer, or a statement timed out: try again."""
+
+    problem = "is busy (locked, or timed out); try again"
+
+
+class DatabaseReadOnlyError(DatabaseError, PermissionError):
+    """The database refuses writes (a read-only file, connection or replica)."""
+
+    problem = "is read-only"
+
+
+class DatabaseFullError(DatabaseError, OSError):
+    """The database has no room left (disk or quota full)."""
+
+    problem = "is full"

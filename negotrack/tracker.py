@@ -17,7 +17,7 @@ means the end of that day.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
 from types import TracebackType
@@ -32,6 +32,7 @@ from negotrack.errors import (
     ConcurrencyError,
     NegotrackError,
     NotFoundError,
+    StoreError,
     UnknownEventError,
     UnknownNegotiationError,
     UnknownPartyError,
@@ -73,9 +74,8 @@ from negotrack.projections.diff import Diff, diff
 from negotrack.projections.history import History, build_history
 from negotrack.projections.matrix import Matrix, build_matrix
 from negotrack.projections.registry import REGISTRY_TYPES, project_clauses, project_parties
-from negotrack.store import RecordedEvent, cell_stream
+from negotrack.store import EventStore, RecordedEvent, cell_stream
 from negotrack.store.checkpoints import Checkpoint
-from negotrack.store.sql import SqlEventStore
 
 __all__ = ["DEFAULT_URL", "Negotiation", "Tracker", "open"]
 
@@ -86,19 +86,52 @@ When = date | datetime
 """A date (day precision, in the negotiation's time zone) or a tz-aware datetime."""
 
 
+def _sql_store(url: str, create: bool) -> EventStore:
+    from negotrack.store.sql import SqlEventStore  # noqa: PLC0415 - SQLAlchemy only when asked for
+
+    return SqlEventStore(url, create=create)
+
+
+def _memory_store(url: str, create: bool) -> EventStore:
+    from negotrack.store.memory import MemoryEventStore  # noqa: PLC0415
+
+    if url.partition("://")[2]:
+        raise StoreError(f"an in-memory store takes no path or options: use 'memory://', not {url!r}")
+    return MemoryEventStore()
+
+
+_BACKENDS: dict[str, Callable[[str, bool], EventStore]] = {
+    "memory": _memory_store,
+    "postgresql": _sql_store,
+    "sqlite": _sql_store,
+}
+"""The URL scheme (before any ``+driver``) -> the factory of its store."""
+
+
 def open(url: str | None = None, *, create: bool = True) -> Tracker:
     """Open the tracker on a database URL (default: ``sqlite:///negotiations.db``).
 
+    The URL's scheme picks the backend.
+
     Args:
-        url: ``sqlite:///path.db``, ``sqlite://`` (in memory) or
-            ``postgresql+psycopg://user@host/db``.
+        url: ``sqlite:///path.db``, ``sqlite://`` (SQLite in memory),
+            ``postgresql+psycopg://user@host/db``, or ``memory://`` (a
+            pure-Python log that lives as long as the tracker).
         create: create the tables when they are missing.
 
     Raises:
         MissingDependencyError: PostgreSQL without the ``postgres`` extra.
-        StoreError: the database holds another schema version.
+        StoreError: an unknown scheme, or the database holds another schema version.
+        DatabaseError: the database cannot be opened.
     """
-    return Tracker(SqlEventStore(url or DEFAULT_URL, create=create))
+    url = url or DEFAULT_URL
+    scheme = url.partition(":")[0].partition("+")[0]
+    try:
+        backend = _BACKENDS[scheme]
+    except KeyError:
+        known = ", ".join(f"{name}://" for name in sorted(_BACKENDS))
+        raise StoreError(f"unsupported store URL {url!r}: use one of {known}") from None
+    return Tracker(backend(url, create))
 
 
 def _evidence(value: Evidence | Iterable[Evidence] | None) -> tuple[Evidence, ...]:
@@ -120,8 +153,8 @@ class Tracker:
     Use it as a context manager, or call :meth:`close`.
     """
 
-    def __init__(self, store: SqlEventStore) -> None:
-        self.store = store
+    def __init__(self, store: EventStore) -> None:
+        self.store: EventStore = store
         self._declared = rules.Declarations()
         self._declared_position = 0  # the log position the fold has read up to
 
@@ -346,7 +379,15 @@ class Tracker:
 
         Raises:
             ValidationError: the name is empty or too long.
+            StoreError: the store keeps no database (``memory://``).
         """
+        from negotrack.store.sql import SqlEventStore  # noqa: PLC0415
+
+        if not isinstance(self.store, SqlEventStore):
+            raise StoreError(
+                "checkpoints are kept in the store's database: open a sqlite:// or "
+                "postgresql:// store to use them"
+            )
         return Checkpoint(self.store.engine, name)
 
 

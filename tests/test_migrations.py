@@ -19,7 +19,7 @@ from negotrack.store import migrations
 from negotrack.store.checkpoints import follower_checkpoints
 from negotrack.store.migrations import State
 from negotrack.store.schema import metadata
-from negotrack.store.sql import _make_engine
+from negotrack.store.sql.engine import make_engine
 from tests.conftest import Backend
 from tests.strategies import NEGOTIATION, build_log, command_lists, day, open_test_negotiation
 
@@ -49,7 +49,7 @@ class TestUpgrade:
 
     def test_from_nothing_gives_the_tables_the_code_uses(self, backend: Backend) -> None:
         """Upgrading an empty database creates exactly the tables, columns and indexes of the code's metadata."""
-        engine = _make_engine(backend.url())
+        engine = make_engine(backend.url())
         assert migrations.current(engine) == (State.EMPTY, None)
         assert migrations.upgrade(engine) == migrations.HEAD
         with engine.connect() as conn:
@@ -74,7 +74,7 @@ class TestUpgrade:
             build_log(neg, cmds)  # type: ignore[arg-type]
             before = list(tracker.events())
             matrices = [neg.matrix(day(n)) for n in (0, 4, 11)]
-        engine = _make_engine(url)
+        engine = make_engine(url)
         assert migrations.current(engine) == (State.BEHIND, None)
         migrations.upgrade(engine)
         assert migrations.current(engine) == (State.CURRENT, migrations.HEAD)
@@ -89,14 +89,14 @@ class TestUpgrade:
 
     def test_upgrading_a_current_store_changes_nothing(self, backend: Backend) -> None:
         """A second upgrade is a no-op."""
-        engine = _make_engine(backend.url())
+        engine = make_engine(backend.url())
         migrations.upgrade(engine)
         assert migrations.upgrade(engine) == migrations.HEAD
         engine.dispose()
 
     def test_step_by_step(self, backend: Backend) -> None:
         """Upgrading to the baseline, then to the head, gives the same state as one upgrade."""
-        engine = _make_engine(backend.url())
+        engine = make_engine(backend.url())
         assert migrations.upgrade(engine, migrations.BASELINE) == migrations.BASELINE
         assert migrations.current(engine) == (State.BEHIND, migrations.BASELINE)
         assert migrations.upgrade(engine) == migrations.HEAD
@@ -110,7 +110,7 @@ class TestState:
         """A store from before migrations is refused with an error that names `negotrack db upgrade`."""
         url = backend.url()
         negotrack.open(url).close()
-        engine = _make_engine(url)
+        engine = make_engine(url)
         with (
             engine.connect() as conn,
             pytest.raises(SchemaBehindError, match="negotrack db upgrade"),
@@ -120,7 +120,7 @@ class TestState:
 
     def test_ahead_is_refused(self, backend: Backend) -> None:
         """A revision this negotrack does not know (a newer one migrated the store) is refused."""
-        engine = _make_engine(backend.url())
+        engine = make_engine(backend.url())
         migrations.upgrade(engine)
         with engine.begin() as conn:
             conn.execute(sa.text(f"UPDATE {migrations.VERSION_TABLE} SET version_num = '9999'"))
@@ -133,7 +133,7 @@ class TestState:
 
     def test_current_passes(self, backend: Backend) -> None:
         """An up-to-date store passes require_current."""
-        engine = _make_engine(backend.url())
+        engine = make_engine(backend.url())
         migrations.upgrade(engine)
         with engine.connect() as conn:
             migrations.require_current(conn, "here")

@@ -1,5 +1,6 @@
 """Event storage: the :class:`EventStore` protocol, the envelope of stored events,
-and the SQLAlchemy implementation (:mod:`negotrack.store.sql`).
+and its backends: SQLAlchemy (:mod:`negotrack.store.sql`) and in memory
+(:mod:`negotrack.store.memory`).
 
 Stream names follow the shape of the negotiation; ids cannot contain ``/`` or
 ``#``, so every name below is unambiguous:
@@ -8,7 +9,7 @@ Stream names follow the shape of the negotiation; ids cannot contain ``/`` or
 ``{negotiation}``                  the negotiation itself (opened once)
 ``{negotiation}/{party}/{clause}`` a party x clause cell (its version counts
                                    every stance event in the cell, joint
-                                   statements included)
+                                   statements included); :class:`CellKey`
 ``{negotiation}#party/{party}``    a party's registration and memberships
 ``{negotiation}#clause/{clause}``  a clause's text versions
 ``{negotiation}#statement/{id}``   a joint statement (the event that spans cells)
@@ -26,6 +27,7 @@ from typing import Protocol
 import attrs
 
 from negotrack.events import (
+    CELL_EVENTS,
     ClauseAmended,
     ClauseTabled,
     ClauseWithdrawn,
@@ -42,12 +44,18 @@ from negotrack.events import (
 )
 
 __all__ = [
+    "CELL_EVENT_NAMES",
     "CellEntry",
+    "CellKey",
     "EventStore",
     "RecordedEvent",
     "cell_stream",
+    "cells_of",
     "stream_of",
 ]
+
+CELL_EVENT_NAMES = frozenset(cls.__name__ for cls in CELL_EVENTS)
+"""The type names of the stance events, the ones that enter cells."""
 
 
 @attrs.frozen(kw_only=True)
@@ -75,9 +83,42 @@ class CellEntry:
     retracted_by: RecordedEvent | None = None
 
 
+@attrs.frozen(order=True)
+class CellKey:
+    """A party x clause cell of one negotiation: the unit of optimistic concurrency."""
+
+    negotiation: str
+    party: str
+    clause: str
+
+    @property
+    def stream(self) -> str:
+        """The cell's stream name, e.g. ``us-peace-plan-2025/GB/military-cap``."""
+        return f"{self.negotiation}/{self.party}/{self.clause}"
+
+    @classmethod
+    def of_stream(cls, stream: str) -> CellKey | None:
+        """The cell a stream name names, or ``None`` for any other stream."""
+        parts = stream.split("/")
+        if "#" in stream or len(parts) != 3:
+            return None
+        return cls(parts[0], parts[1], parts[2])
+
+
 def cell_stream(negotiation: str, party: str, clause: str) -> str:
     """The stream name of a party x clause cell, e.g. ``us-peace-plan-2025/GB/military-cap``."""
-    return f"{negotiation}/{party}/{clause}"
+    return CellKey(negotiation, party, clause).stream
+
+
+def cells_of(event: Event) -> tuple[CellKey, ...]:
+    """The cells a stance event enters (one per signatory of a joint statement), else none."""
+    match event:
+        case StanceRecorded() | StanceWithdrawn():
+            return (CellKey(event.negotiation, event.party, event.clause),)
+        case JointStatementRecorded():
+            return tuple(CellKey(event.negotiation, p, event.clause) for p in event.signatories)
+        case _:
+            return ()
 
 
 def stream_of(event: Event) -> str:
@@ -103,7 +144,21 @@ def stream_of(event: Event) -> str:
 
 
 class EventStore(Protocol):
-    """What a backend of the log provides; :class:`negotrack.store.sql.SqlEventStore` is one."""
+    """A backend of the log: what :class:`negotrack.Tracker` and the io modules need.
+
+    :class:`negotrack.store.sql.SqlEventStore` and
+    :class:`negotrack.store.memory.MemoryEventStore` are two.  A backend
+    satisfies this protocol (it does not inherit from it) and passes the
+    contract suite in :mod:`negotrack.testing`.
+
+    Every backend keeps the same promises: positions are gap-free from 1;
+    ``recorded_at`` is assigned by the store and strictly increases with the
+    position; an append is atomic; an event id names one event (appending it
+    again writes nothing); a cell's version counts the stance events in it,
+    joint statements included; the rows are hash-chained as
+    :mod:`negotrack.store.chain` says.  The domain checks every backend runs
+    at append are in :mod:`negotrack.store._checks`.
+    """
 
     def append(
         self,
@@ -111,49 +166,94 @@ class EventStore(Protocol):
         *,
         expected_versions: Mapping[str, int] | None = None,
     ) -> list[RecordedEvent]:
-        """Append ``events`` atomically; events whose id is already stored are skipped.
+        """Write: append ``events`` atomically, after the head of the log.
+
+        Events whose id is already stored with the same content are skipped
+        and returned as stored.  ``expected_versions`` maps stream names (a
+        cell's is :attr:`CellKey.stream`) to the version the caller last read.
+
+        Returns:
+            The stored record of every event, in the order given.
 
         Raises:
             ConcurrencyError: a stream is not at its expected version; nothing is written.
+            DuplicateError: a negotiation, party or clause introduced twice, or
+                an event id reused for another event.
+            AlreadyRetractedError: a retraction of an event already retracted.
+            UnknownEventError: a retraction of an event not stored in its negotiation.
+            ValidationError: a retraction of a non-stance event, or before its
+                target in the batch; one id twice in the batch.
+        """
+        ...
+
+    def restore(self, records: Sequence[RecordedEvent]) -> list[RecordedEvent]:
+        """Write: load an exported log into an empty store, keeping every record time.
+
+        Positions are renumbered from 1 in the order given; where a record
+        carries its hash, the restored row must reproduce it.
+
+        Raises:
+            StoreError: the store is not empty, the record times do not
+                strictly increase, or a hash is not reproduced.
         """
         ...
 
     def read(self, *, after: int = 0, negotiation: str | None = None) -> Iterator[RecordedEvent]:
-        """Stream the log in position order, from just after ``after``."""
+        """Follow: the log (or one negotiation's events) in position order, after ``after``."""
         ...
 
     def get(self, event_id: str) -> RecordedEvent:
-        """The stored event with this id.
+        """Look up: the stored event with this id.
 
         Raises:
             UnknownEventError: no such event.
         """
         ...
 
+    def events_of_types(
+        self, negotiation: str | None, types: Sequence[str], *, after: int = 0
+    ) -> list[RecordedEvent]:
+        """Look up: the events of the named types (of one negotiation, or all) after ``after``.
+
+        Registries (parties, clauses, notes) are folded from these.
+        """
+        ...
+
     def stream_version(self, stream: str) -> int:
-        """The current version of a stream (0 if it has no events)."""
+        """Concurrency: the current version of a stream (0 if it has no events)."""
         ...
 
     def last_position(self) -> int:
-        """The position of the latest event (0 for an empty log)."""
+        """Follow: the position of the newest event (0 for an empty log)."""
         ...
 
     def position_known_at(self, known_at: datetime) -> int:
-        """The latest position recorded at or before ``known_at``."""
+        """Bitemporal: the newest position recorded at or before ``known_at`` (0 if none)."""
         ...
 
     def matrix_entries(
         self, negotiation: str, as_of: datetime, known_position: int | None
     ) -> Iterator[CellEntry]:
-        """For each cell, the event that fills or empties it as of ``as_of``."""
+        """As-of query: for each cell, the entry that fills it as of ``as_of``.
+
+        Only entries at or before ``known_position`` (``None``: all) and not
+        retracted by a retraction at or before it count.  A backend may yield
+        the withdrawal that empties a cell; the caller leaves that cell empty.
+        """
         ...
 
-    def cell_entries(self, negotiation: str, party: str, clause: str) -> list[CellEntry]:
-        """Every stance event of a cell, with its retraction, by valid time."""
+    def cell_entries(
+        self, negotiation: str, party: str, clause: str, known_position: int | None = None
+    ) -> list[CellEntry]:
+        """History: every stance event of a cell with its retraction, by valid time then position.
+
+        With ``known_position``, entries recorded after it are left out, and so
+        are retractions recorded after it (the entry then shows none).
+        """
         ...
 
     def verify(self) -> int:
-        """Check the hash chain; return the number of events verified.
+        """Integrity: check the hash chain; return the number of events verified.
 
         Raises:
             ChainBrokenError: a row was altered, inserted or removed.
@@ -161,5 +261,5 @@ class EventStore(Protocol):
         ...
 
     def close(self) -> None:
-        """Release the connections."""
+        """Lifecycle: release connections and whatever else the store holds."""
         ...

@@ -3,70 +3,74 @@
 ``chain`` links each row of ``events`` to the one before it; the checks here
 prove that ``cell_entries``, ``cells`` and ``retractions`` (which the as-of
 query reads, and which no trigger can protect from an INSERT) hold exactly
-what the events imply.  :meth:`negotrack.store.sql.SqlEventStore.verify` runs
-them over the whole log.
+what the events imply.  :func:`verify_log` runs them over the whole log for
+:meth:`negotrack.store.sql.SqlEventStore.verify`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import json
-from collections.abc import Mapping
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any
 
 from sqlalchemy import Connection, func, select
 
 from negotrack.errors import ChainBrokenError
-from negotrack.events import CELL_EVENTS
+from negotrack.store import CELL_EVENT_NAMES
+from negotrack.store.chain import GENESIS, chain
 from negotrack.store.schema import cell_entries, cells, events, retractions
 
 __all__ = [
-    "CELL_EVENT_NAMES",
-    "CHAINED",
-    "GENESIS",
-    "chain",
     "check_cells_and_retractions",
     "check_entries",
     "entries_implied",
+    "verify_log",
 ]
 
-GENESIS = "0" * 64
-"""The hash before the first event."""
-
-CELL_EVENT_NAMES = frozenset(cls.__name__ for cls in CELL_EVENTS)
-
-CHAINED = (
-    "position",
-    "event_id",
-    "stream",
-    "version",
-    "type",
-    "schema_version",
-    "negotiation",
-    "party",
-    "clause",
-    "valid_at",
-    "recorded_at",
-    "payload",
-)
+_PAGE = 2_000  # rows per page: memory stays flat however long the log
 
 
-def chain(previous: str, row: Mapping[str, Any] | Any) -> str:
-    """The hash of a row: every column that a query or a decoder trusts, and the previous hash.
+def verify_log(connection: Callable[[], AbstractContextManager[Connection]]) -> int:
+    """Check the chain and the indexes of the whole log; return how many events were verified.
 
-    Each field is written with its length (``~`` for NULL), so no value can pass
-    for a boundary between fields, whatever characters ids and payloads hold.
+    Args:
+        connection: opens a connection (each page of the log is read on its own).
+
+    Raises:
+        ChainBrokenError: a row was altered, inserted or removed.
     """
-    parts = [previous]
-    for key in CHAINED:
-        value = row[key]
-        if value is None:
-            parts.append("~")
-        else:
-            text = str(value)
-            parts.append(f"{len(text)}:{text}")
-    return hashlib.sha256("".join(parts).encode()).hexdigest()
+    previous, expected_position, count = GENESIS, 1, 0
+    versions: dict[tuple[str, str, str], int] = {}
+    retraction_events = 0
+    query = select(events).order_by(events.c.position).limit(_PAGE)
+    after = 0
+    while True:
+        with connection() as conn:
+            rows = conn.execute(query.where(events.c.position > after)).mappings().all()
+            expected_entries = []
+            for row in rows:
+                if row["position"] != expected_position:
+                    raise ChainBrokenError(
+                        expected_position, "the event at this position is missing"
+                    )
+                digest = chain(previous, row)
+                if digest != row["hash"]:
+                    raise ChainBrokenError(
+                        row["position"], "the stored hash does not match the row"
+                    )
+                previous, expected_position, count = digest, expected_position + 1, count + 1
+                expected_entries += entries_implied(row, versions)
+                retraction_events += row["type"] == "StanceRetracted"
+            if rows:
+                check_entries(conn, expected_entries, after, rows[-1]["position"])
+        if len(rows) < _PAGE:
+            break
+        after = rows[-1]["position"]
+    with connection() as conn:
+        check_cells_and_retractions(conn, set(versions), retraction_events)
+    return count
 
 
 def entries_implied(row: Any, versions: dict[tuple[str, str, str], int]) -> list[tuple[Any, ...]]:

@@ -1,0 +1,96 @@
+"""The domain checks every backend runs inside its append, on what the log already holds.
+
+They live in one place so that the SQL and in-memory stores refuse exactly the
+same appends; a backend supplies what it knows (a stream's version, the stored
+events a retraction names) and these decide.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from negotrack.errors import (
+    AlreadyRetractedError,
+    DuplicateError,
+    UnknownEventError,
+    ValidationError,
+)
+from negotrack.events import (
+    ClauseTabled,
+    Event,
+    NegotiationOpened,
+    PartyRegistered,
+    StanceRetracted,
+)
+from negotrack.store import CELL_EVENT_NAMES
+
+__all__ = ["check_first_in_stream", "check_ids_unique", "check_retractions"]
+
+_FIRST_OF_STREAM: dict[type[Event], str] = {
+    NegotiationOpened: "negotiation",
+    PartyRegistered: "party",
+    ClauseTabled: "clause",
+}
+
+
+def check_ids_unique(batch: Sequence[Event]) -> None:
+    """One append names each event id once.
+
+    Raises:
+        ValidationError: an id appears twice.
+    """
+    seen: set[str] = set()
+    for event in batch:
+        if event.event_id in seen:
+            raise ValidationError(f"event id {event.event_id!r} appears twice in one append")
+        seen.add(event.event_id)
+
+
+def check_first_in_stream(event: Event, stream: str, version: int) -> None:
+    """A declaration or a retraction must be the first event of its stream (now at ``version``).
+
+    Raises:
+        DuplicateError: a negotiation, party or clause is introduced twice.
+        AlreadyRetractedError: the retracted event was retracted before.
+    """
+    if version == 0:
+        return
+    what = _FIRST_OF_STREAM.get(type(event))
+    if what == "negotiation":
+        raise DuplicateError(what, stream)
+    if what is not None:
+        raise DuplicateError(what, stream.rsplit("/", 1)[-1], event.negotiation)
+    if isinstance(event, StanceRetracted):
+        raise AlreadyRetractedError(event.retracted)
+
+
+def check_retractions(fresh: Sequence[Event], stored: Mapping[str, tuple[str, str]]) -> None:
+    """Each retraction of ``fresh`` names a stance event of its own negotiation, stored or earlier.
+
+    Args:
+        fresh: the events about to be appended, in order.
+        stored: event id -> (type name, negotiation) of the stored events the
+            retractions name (ids not stored are left out).
+
+    Raises:
+        UnknownEventError: the target is not stored, nor earlier in the batch,
+            or belongs to another negotiation.
+        ValidationError: the target is not a stance event, or comes later in the batch.
+    """
+    earlier: dict[str, tuple[str, str]] = {}
+    batch_ids = {e.event_id for e in fresh}
+    for event in fresh:
+        if isinstance(event, StanceRetracted):
+            target = event.retracted
+            found = stored.get(target) or earlier.get(target)
+            if found is None and target in batch_ids:
+                raise ValidationError(
+                    f"the retraction of {target!r} comes before that event in the append"
+                )
+            if found is None or found[1] != event.negotiation:
+                raise UnknownEventError(target, event.negotiation)
+            if found[0] not in CELL_EVENT_NAMES:
+                raise ValidationError(
+                    f"event {target!r} is a {found[0]}: only stance events can be retracted"
+                )
+        earlier[event.event_id] = (type(event).__name__, event.negotiation)

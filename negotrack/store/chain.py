@@ -1,0 +1,76 @@
+"""The log's rows and their hash chain, the same on every backend.
+
+Each event is stored as one row of the columns in :data:`CHAINED`; ``chain``
+links the row to the one before it.  Every backend builds its rows with
+:func:`row_of`, so a log moved between backends keeps its hashes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from negotrack._time import to_micros
+from negotrack.events import Event
+
+__all__ = ["CHAINED", "GENESIS", "chain", "row_of"]
+
+GENESIS = "0" * 64
+"""The hash before the first event."""
+
+CHAINED = (
+    "position",
+    "event_id",
+    "stream",
+    "version",
+    "type",
+    "schema_version",
+    "negotiation",
+    "party",
+    "clause",
+    "valid_at",
+    "recorded_at",
+    "payload",
+)
+"""The columns of a row the hash covers: every one a query or a decoder trusts."""
+
+
+def chain(previous: str, row: Mapping[str, Any] | Any) -> str:
+    """The hash of a row: every column that a query or a decoder trusts, and the previous hash.
+
+    Each field is written with its length (``~`` for NULL), so no value can pass
+    for a boundary between fields, whatever characters ids and payloads hold.
+    """
+    parts = [previous]
+    for key in CHAINED:
+        value = row[key]
+        if value is None:
+            parts.append("~")
+        else:
+            text = str(value)
+            parts.append(f"{len(text)}:{text}")
+    return hashlib.sha256("".join(parts).encode()).hexdigest()
+
+
+def row_of(
+    event: Event, *, payload: str, position: int, stream: str, version: int, recorded_at: int
+) -> dict[str, Any]:
+    """The row of an event (without its hash); times are integer microseconds (UTC)."""
+    party = getattr(event, "party", None) or getattr(event, "member", None)
+    valid_at: datetime | None = getattr(event, "valid_at", None)
+    return {
+        "position": position,
+        "event_id": event.event_id,
+        "stream": stream,
+        "version": version,
+        "type": type(event).__name__,
+        "schema_version": event.schema_version,
+        "negotiation": event.negotiation,
+        "party": party,
+        "clause": getattr(event, "clause", None),
+        "valid_at": None if valid_at is None else to_micros(valid_at),
+        "recorded_at": recorded_at,
+        "payload": payload,
+    }

@@ -1,0 +1,196 @@
+"""The read queries: the log in pages, one event, the as-of query, a cell's history."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, bindparam, exists, func, select
+
+from negotrack import codec
+from negotrack._time import from_micros, to_micros
+from negotrack.events import Event
+from negotrack.store import CellEntry, CellKey, RecordedEvent
+from negotrack.store.schema import cell_entries, cells, events, retractions
+from negotrack.store.sql.rows import PAGE, ROW_COLUMNS, record_of
+
+__all__ = [
+    "cell_history",
+    "event_by_id",
+    "events_of_types",
+    "last_position",
+    "latest_entries",
+    "log_page",
+    "position_known_at",
+]
+
+_NO_LIMIT = 2**62
+
+Decode = Callable[[Any], Event]
+
+
+def log_page(conn: Connection, after: int, negotiation: str | None) -> list[Any]:
+    """Up to a page of rows after position ``after``, in position order."""
+    query = select(*ROW_COLUMNS).where(events.c.position > after)
+    if negotiation is not None:
+        query = query.where(events.c.negotiation == negotiation)
+    return list(conn.execute(query.order_by(events.c.position).limit(PAGE)).all())
+
+
+def event_by_id(conn: Connection, event_id: str, decode: Decode) -> RecordedEvent | None:
+    """The stored event with ``event_id``, or ``None``."""
+    row = conn.execute(select(*ROW_COLUMNS).where(events.c.event_id == event_id)).first()
+    return None if row is None else record_of(row, decode)
+
+
+def last_position(conn: Connection) -> int:
+    """The position of the newest event, 0 for an empty log."""
+    return int(conn.execute(select(func.coalesce(func.max(events.c.position), 0))).scalar_one())
+
+
+def position_known_at(conn: Connection, known_at: datetime) -> int:
+    """The newest position recorded at or before ``known_at`` (0 if none).
+
+    Record times increase with the position, so the newest row by record
+    time is the newest by position: one seek down the ``recorded_at`` index,
+    where ``MAX(position)`` would scan every row recorded before ``known_at``.
+    """
+    query = (
+        select(events.c.position)
+        .where(events.c.recorded_at <= to_micros(known_at))
+        .order_by(events.c.recorded_at.desc())
+        .limit(1)
+    )
+    return int(conn.execute(query).scalar() or 0)
+
+
+def latest_entries(
+    conn: Connection,
+    negotiation: str,
+    as_of: datetime,
+    known_position: int | None,
+    decode: Decode,
+) -> Iterator[CellEntry]:
+    """For each cell of the negotiation, the latest known, unretracted entry as of ``as_of``.
+
+    The entry may be a withdrawal (the caller leaves that cell empty).  One
+    indexed seek per cell: the cost follows the number of cells, not of events.
+    """
+    known = _NO_LIMIT if known_position is None else known_position
+    entry = cell_entries.alias("entry")
+    conditions = [
+        entry.c.negotiation == cells.c.negotiation,
+        entry.c.party == cells.c.party,
+        entry.c.clause == cells.c.clause,
+        entry.c.valid_at <= to_micros(as_of),
+        entry.c.position <= known,
+    ]
+    # The retraction probe runs for every entry the seek walks past; when
+    # no retraction is known at all (the common case) it is left out.
+    first_retraction = conn.execute(select(func.min(retractions.c.position))).scalar()
+    if first_retraction is not None and first_retraction <= known:
+        retraction = retractions.alias("retraction")
+        conditions.append(
+            ~exists().where(
+                retraction.c.retracted == entry.c.position,
+                retraction.c.position <= known,
+            )
+        )
+    latest = (
+        select(entry.c.position)
+        .where(*conditions)
+        .order_by(entry.c.valid_at.desc(), entry.c.position.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    chosen = (
+        select(cells.c.party, latest.label("position"))
+        .where(cells.c.negotiation == negotiation)
+        .subquery()
+    )
+    query = (
+        select(chosen.c.party, *ROW_COLUMNS)
+        .join_from(chosen, events, events.c.position == chosen.c.position)
+        .order_by(events.c.position)
+    )
+    for row in conn.execute(query):
+        yield CellEntry(party=row.party, record=record_of(row, decode))
+
+
+_RETRACTING = events.alias("retracting")
+_CELL_HISTORY = (
+    # Built once: constructing this four-way join cost more than running it.
+    select(
+        *ROW_COLUMNS,
+        _RETRACTING.c.position.label("r_position"),
+        _RETRACTING.c.recorded_at.label("r_recorded_at"),
+        _RETRACTING.c.stream.label("r_stream"),
+        _RETRACTING.c.version.label("r_version"),
+        _RETRACTING.c.type.label("r_type"),
+        _RETRACTING.c.schema_version.label("r_schema_version"),
+        _RETRACTING.c.payload.label("r_payload"),
+        _RETRACTING.c.hash.label("r_hash"),
+    )
+    .select_from(cell_entries)
+    .join(events, events.c.position == cell_entries.c.position)
+    .outerjoin(
+        retractions,
+        and_(
+            retractions.c.retracted == cell_entries.c.position,
+            retractions.c.position <= bindparam("known"),
+        ),
+    )
+    .outerjoin(_RETRACTING, _RETRACTING.c.position == retractions.c.position)
+    .where(
+        cell_entries.c.negotiation == bindparam("negotiation"),
+        cell_entries.c.party == bindparam("party"),
+        cell_entries.c.clause == bindparam("clause"),
+        cell_entries.c.position <= bindparam("known"),
+    )
+    .order_by(cell_entries.c.valid_at, cell_entries.c.position)
+)
+
+
+def cell_history(
+    conn: Connection, cell: CellKey, known_position: int | None, decode: Decode
+) -> list[CellEntry]:
+    """Every stance event of a cell known at ``known_position``, with its retraction known then."""
+    known = _NO_LIMIT if known_position is None else known_position
+    where = {
+        "negotiation": cell.negotiation,
+        "party": cell.party,
+        "clause": cell.clause,
+        "known": known,
+    }
+    return [
+        CellEntry(
+            party=cell.party,
+            record=record_of(row, decode),
+            retracted_by=None
+            if row.r_position is None
+            else RecordedEvent(
+                position=row.r_position,
+                recorded_at=from_micros(row.r_recorded_at),
+                stream=row.r_stream,
+                version=row.r_version,
+                event=codec.decode(row.r_type, row.r_schema_version, row.r_payload),
+                hash=row.r_hash,
+            ),
+        )
+        for row in conn.execute(_CELL_HISTORY, where)
+    ]
+
+
+def events_of_types(
+    conn: Connection, negotiation: str | None, types: Sequence[str], after: int, decode: Decode
+) -> list[RecordedEvent]:
+    """The events of the given types (of one negotiation, or all) after a position, in order."""
+    query = (
+        select(*ROW_COLUMNS)
+        .where(events.c.type.in_(types), events.c.position > after)
+        .order_by(events.c.position)
+    )
+    if negotiation is not None:
+        query = query.where(events.c.negotiation == negotiation)
+    return [record_of(row, decode) for row in conn.execute(query)]

@@ -1,0 +1,292 @@
+"""The SQL event store: wires the engine, the caches, the write path and the queries."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+
+from sqlalchemy import Connection, Engine, insert, inspect, select
+
+from negotrack import codec
+from negotrack._time import to_micros
+from negotrack.errors import ConflictError, StoreError, UnknownEventError
+from negotrack.events import Event
+from negotrack.store import CellEntry, CellKey, RecordedEvent
+from negotrack.store.integrity import verify_log
+from negotrack.store.schema import SCHEMA_VERSION, append_only_ddl, metadata, store_info
+from negotrack.store.sql import queries
+from negotrack.store.sql.boundary import mapped_errors
+from negotrack.store.sql.caches import DecodedEvents, Versions
+from negotrack.store.sql.engine import in_memory, make_engine
+from negotrack.store.sql.rows import PAGE, record_of
+from negotrack.store.sql.write import Append, write_transaction
+from negotrack.store.wakeup import notify_appended
+
+__all__ = ["SqlEventStore"]
+
+
+class SqlEventStore:
+    """The log on a SQLAlchemy engine.
+
+    Every use of a connection runs inside
+    :func:`~negotrack.store.sql.boundary.mapped_errors`: what the database
+    driver raises reaches the caller as a :class:`~negotrack.errors.NegotrackError`.
+
+    Args:
+        url: a database URL (``sqlite:///negotiations.db``,
+            ``postgresql+psycopg://user@host/db``) or an existing engine.
+        create: create the tables if they are missing (the default).
+        decoded_cache: how many decoded events to keep for reads (0: none).
+
+    Raises:
+        MissingDependencyError: the URL needs a driver that is not installed.
+        StoreError: the database holds a negotrack schema of another version.
+        DatabaseError: the database cannot be opened.
+    """
+
+    def __init__(
+        self, url: str | Engine, *, create: bool = True, decoded_cache: int = 20_000
+    ) -> None:
+        self.engine = url if isinstance(url, Engine) else make_engine(url)
+        self.dialect = self.engine.dialect.name
+        self._where = self.engine.url.render_as_string(hide_password=True)
+        self._lock = threading.Lock()  # one append at a time from this object
+        self._versions: Versions | None = None
+        self._decoded = DecodedEvents(decoded_cache)
+        # An in-memory SQLite database lives on one shared connection; a second
+        # thread would run its statements inside the first one's transaction.
+        self._owner = threading.get_ident() if in_memory(self.engine) else None
+        try:
+            if create:
+                self._create_schema()
+            self._check_schema()
+        except BaseException:
+            if not isinstance(url, Engine):  # ours to dispose of; a caller's engine is theirs
+                self.engine.dispose()
+            raise
+
+    # -- connections ----------------------------------------------------------
+
+    @contextmanager
+    def _connection(self) -> Iterator[Connection]:
+        """A connection, with every driver error translated at this boundary."""
+        if self._owner is not None and threading.get_ident() != self._owner:
+            raise StoreError(
+                "an in-memory store belongs to the thread that opened it: "
+                "use a SQLite file or PostgreSQL to share a store between threads"
+            )
+        with mapped_errors(self._where), self.engine.connect() as conn:
+            yield conn
+
+    @contextmanager
+    def _writing(self) -> Iterator[Connection]:
+        """A connection in a transaction that holds the writers' lock."""
+        with self._connection() as conn, write_transaction(conn):
+            yield conn
+
+    # -- schema ---------------------------------------------------------------
+
+    def _create_schema(self) -> None:
+        with self._writing() as conn:
+            metadata.create_all(conn, checkfirst=True)
+            for statement in append_only_ddl(self.dialect):
+                conn.exec_driver_sql(statement)
+            if (
+                conn.execute(select(store_info.c.value).where(store_info.c.key == "schema")).first()
+                is None
+            ):
+                conn.execute(insert(store_info).values(key="schema", value=str(SCHEMA_VERSION)))
+
+    def _check_schema(self) -> None:
+        with self._connection() as conn:
+            found = None
+            if inspect(conn).has_table(store_info.name):
+                found = conn.execute(
+                    select(store_info.c.value).where(store_info.c.key == "schema")
+                ).scalar_one_or_none()
+        if found is None:
+            raise StoreError("the database has no negotrack schema; open it with create=True")
+        if int(found) != SCHEMA_VERSION:
+            raise StoreError(
+                f"the database holds negotrack schema {found}, this version needs {SCHEMA_VERSION}"
+            )
+
+    # -- writing --------------------------------------------------------------
+
+    def append(
+        self,
+        events_: Sequence[Event],
+        *,
+        expected_versions: Mapping[str, int] | None = None,
+    ) -> list[RecordedEvent]:
+        """Append events atomically, in order, after the current head of the log.
+
+        Events whose id is already stored with the same content are skipped and
+        returned as stored: appending the same events twice writes nothing new.
+
+        Args:
+            events_: the events to append, in order.
+            expected_versions: stream name -> the version the caller last read;
+                a cell's stream is ``cell_stream(negotiation, party, clause)``.
+
+        Returns:
+            The stored record of every event, in the order given.
+
+        Raises:
+            ConcurrencyError: a stream is not at its expected version.
+            DuplicateError: a negotiation, party or clause is introduced twice,
+                or an event id is reused for a different event.
+            AlreadyRetractedError: a retraction names an event already retracted.
+            UnknownEventError: a retraction names an event that is not stored.
+        """
+        batch = list(events_)
+        if not batch and not expected_versions:
+            return []
+        payloads = [codec.encode(e) for e in batch]
+        expected = expected_versions or {}
+        with self._lock:
+            try:
+                # Fast path: assume every event is new.  An id already stored then
+                # surfaces as a conflict (a unique violation, mapped at the
+                # boundary), and the careful path below sorts stored events from new ones.
+                return self._append_once(batch, payloads, expected, check_stored=False)
+            except ConflictError:
+                pass
+            return self._append_once(batch, payloads, expected, check_stored=True)
+
+    def _append_once(
+        self,
+        batch: list[Event],
+        payloads: list[str],
+        expected: Mapping[str, int],
+        *,
+        check_stored: bool,
+        recorded_at: Sequence[int] | None = None,
+        hashes: Sequence[str | None] | None = None,
+    ) -> list[RecordedEvent]:
+        try:
+            with self._writing() as conn:
+                append = Append(
+                    conn,
+                    batch,
+                    payloads,
+                    expected,
+                    versions=self._versions,
+                    recorded_at=recorded_at,
+                    hashes=hashes,
+                )
+                records = append.run(check_stored=check_stored)
+                notify_appended(conn)
+            self._versions = append.versions
+            if self._versions.too_big():
+                self._versions = None
+            return records
+        except BaseException:
+            self._versions = None  # it may hold versions of a rolled-back append
+            raise
+
+    def restore(self, records: Sequence[RecordedEvent]) -> list[RecordedEvent]:
+        """Load an exported log into an empty store, keeping each event's record time.
+
+        This is the one way to write ``recorded_at`` from outside: a backup or a
+        move between backends must keep what was known when.  Positions are
+        renumbered from 1 in the order given.
+
+        Raises:
+            StoreError: the store is not empty, or record times do not strictly increase.
+        """
+        times = [to_micros(r.recorded_at) for r in records]
+        for index, (before, after) in enumerate(itertools.pairwise(times), start=2):
+            if after <= before:
+                raise StoreError(
+                    f"record times must strictly increase: event {index} is not after {index - 1}"
+                )
+        batch = [r.event for r in records]
+        payloads = [codec.encode(e) for e in batch]
+        hashes = [r.hash for r in records]
+        with self._lock:
+            return self._append_once(
+                batch, payloads, {}, check_stored=True, recorded_at=times, hashes=hashes
+            )
+
+    # -- reading --------------------------------------------------------------
+
+    def read(self, *, after: int = 0, negotiation: str | None = None) -> Iterator[RecordedEvent]:
+        """Stream events in position order, a page at a time (memory stays flat)."""
+        while True:
+            with self._connection() as conn:
+                rows = queries.log_page(conn, after, negotiation)
+            yield from map(record_of, rows)
+            if len(rows) < PAGE:
+                return
+            after = rows[-1].position
+
+    def get(self, event_id: str) -> RecordedEvent:
+        """The stored event with ``event_id``."""
+        with self._connection() as conn:
+            found = queries.event_by_id(conn, event_id, self._decoded)
+        if found is None:
+            raise UnknownEventError(event_id)
+        return found
+
+    def stream_version(self, stream: str) -> int:
+        """The current version of ``stream`` (0 when it has no events)."""
+        with self._connection() as conn:
+            versions = Versions(0)
+            versions.load_named(conn, [stream])
+            return versions.current(stream)
+
+    def last_position(self) -> int:
+        """The position of the newest event, 0 for an empty log."""
+        with self._connection() as conn:
+            return queries.last_position(conn)
+
+    def position_known_at(self, known_at: datetime) -> int:
+        """The newest position recorded at or before ``known_at`` (0 if none)."""
+        with self._connection() as conn:
+            return queries.position_known_at(conn, known_at)
+
+    def matrix_entries(
+        self, negotiation: str, as_of: datetime, known_position: int | None
+    ) -> Iterator[CellEntry]:
+        """For each cell of the negotiation, the latest known, unretracted entry as of ``as_of``."""
+        with self._connection() as conn:
+            yield from queries.latest_entries(
+                conn, negotiation, as_of, known_position, self._decoded
+            )
+
+    def cell_entries(
+        self, negotiation: str, party: str, clause: str, known_position: int | None = None
+    ) -> list[CellEntry]:
+        """Every stance event of a cell with its retraction, by valid time then position."""
+        with self._connection() as conn:
+            return queries.cell_history(
+                conn, CellKey(negotiation, party, clause), known_position, self._decoded
+            )
+
+    def events_of_types(
+        self, negotiation: str | None, types: Sequence[str], *, after: int = 0
+    ) -> list[RecordedEvent]:
+        """The events of the given types (of one negotiation, or all) after a position, in order."""
+        with self._connection() as conn:
+            return queries.events_of_types(conn, negotiation, types, after, self._decoded)
+
+    def verify(self) -> int:
+        """Check the log and its indexes; return how many events were verified.
+
+        The hash chain covers every row of ``events``; the index tables the
+        as-of query reads (``cell_entries``, ``cells``, ``retractions``) must be
+        exactly what the events imply, so an inserted or altered index row is
+        caught too.
+
+        Raises:
+            ChainBrokenError: a row was altered, inserted or removed.
+        """
+        return verify_log(self._connection)
+
+    def close(self) -> None:
+        """Dispose of the engine's connections."""
+        self.engine.dispose()

@@ -1,0 +1,229 @@
+"""The write path: the transaction that holds the writers' lock, and one append inside it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import attrs
+from sqlalchemy import Connection, insert, select
+
+from negotrack._time import from_micros, now_micros
+from negotrack.errors import ConcurrencyError, DuplicateError, StoreError
+from negotrack.events import Event, StanceRecorded, StanceRetracted, StanceWithdrawn
+from negotrack.store import CellKey, RecordedEvent, cells_of, stream_of
+from negotrack.store._checks import check_first_in_stream, check_ids_unique, check_retractions
+from negotrack.store.chain import GENESIS, chain, row_of
+from negotrack.store.schema import cell_entries, cells, events, retractions
+from negotrack.store.sql.caches import Versions
+from negotrack.store.sql.rows import ROW_COLUMNS, chunks, record_of
+
+__all__ = ["Append", "write_transaction"]
+
+
+@contextmanager
+def write_transaction(conn: Connection) -> Iterator[Connection]:
+    """A transaction on ``conn`` that holds the writers' lock until it commits or rolls back."""
+    conn.execution_options(negotrack_write=True)  # SQLite: BEGIN IMMEDIATE (see engine.py)
+    with conn.begin():
+        if conn.dialect.name == "postgresql":
+            # One advisory lock per schema: the writers of this log wait for each
+            # other until commit; readers and other schemas' logs never wait.
+            conn.exec_driver_sql(
+                "SELECT pg_advisory_xact_lock(hashtext('negotrack:' || current_schema()))"
+            )
+        yield conn
+
+
+@attrs.define
+class _Head:
+    position: int
+    recorded_at: int
+    hash: str
+
+
+def _index_entries(
+    event_: Event, row: Mapping[str, Any], versions: Versions, new_cells: dict[CellKey, None]
+) -> list[dict[str, Any]]:
+    """The cell entries of one new event, bumping each cell's version (and noting new cells)."""
+    entries = []
+    for key in cells_of(event_):
+        if versions.cells[key] == 0:
+            new_cells[key] = None
+        versions.cells[key] += 1
+        entries.append(
+            {
+                "negotiation": key.negotiation,
+                "party": key.party,
+                "clause": key.clause,
+                "version": versions.cells[key],
+                "valid_at": row["valid_at"],
+                "position": row["position"],
+                "withdrawn": isinstance(event_, StanceWithdrawn),
+            }
+        )
+    return entries
+
+
+class Append:
+    """One append, inside the writers' lock: check, number, chain, insert."""
+
+    def __init__(
+        self,
+        conn: Connection,
+        batch: list[Event],
+        payloads: list[str],
+        expected: Mapping[str, int],
+        *,
+        versions: Versions | None,
+        recorded_at: Sequence[int] | None = None,
+        hashes: Sequence[str | None] | None = None,
+    ) -> None:
+        self.conn = conn
+        self.batch = batch
+        self.payloads = payloads
+        self.expected = expected
+        self.recorded_at = recorded_at  # given only by restore(), into an empty log
+        self.hashes = hashes  # the exported chain a restore must reproduce, where known
+        self.versions = versions or Versions(-1)
+
+    def run(self, *, check_stored: bool) -> list[RecordedEvent]:
+        """Write the batch; return the record of every event, in the order given."""
+        head = self._head()
+        if self.recorded_at is not None and head.position != 0:
+            raise StoreError("a log can be restored only into an empty store")
+        if self.versions.position != head.position:  # another writer came in: start afresh
+            self.versions = Versions(head.position)
+        versions = self.versions
+        check_ids_unique(self.batch)
+        stored = self._already_stored() if check_stored else {}
+        fresh = [i for i, e in enumerate(self.batch) if e.event_id not in stored]
+        ids = [e.event_id for e in self.batch]
+        if stored and not fresh:
+            # Every event is already stored as given: a retried append (its reply
+            # was lost) succeeds again, whatever versions it expected then.
+            return [stored[event_id] for event_id in ids]
+        streams = [stream_of(self.batch[i]) for i in fresh]
+        entered = [key for i in fresh for key in cells_of(self.batch[i])]
+        versions.load_named(self.conn, [*streams, *self.expected], entered)
+        for stream, version in self.expected.items():
+            if versions.current(stream) != version:
+                raise ConcurrencyError(stream, version, versions.current(stream))
+        retracted = self._retraction_targets([self.batch[i] for i in fresh])
+
+        recorded = max(now_micros(), head.recorded_at + 1)
+        given = self.recorded_at
+        rows: list[dict[str, Any]] = []
+        entry_rows: list[dict[str, Any]] = []
+        new_cells: dict[CellKey, None] = {}
+        retraction_rows: list[dict[str, Any]] = []
+        records: dict[str, RecordedEvent] = dict(stored)
+        position, previous = head.position, head.hash
+        for offset, (index, stream) in enumerate(zip(fresh, streams, strict=True)):
+            event_ = self.batch[index]
+            position += 1
+            version = self._next_version(event_, stream, versions)
+            row = row_of(
+                event_,
+                payload=self.payloads[index],
+                position=position,
+                stream=stream,
+                version=version,
+                recorded_at=recorded + offset if given is None else given[index],
+            )
+            previous = row["hash"] = chain(previous, row)
+            rows.append(row)
+            entry_rows += _index_entries(event_, row, versions, new_cells)
+            if isinstance(event_, StanceRetracted):
+                target = retracted[event_.retracted]
+                if target is None:  # retracts an event earlier in this same batch
+                    target = next(r["position"] for r in rows if r["event_id"] == event_.retracted)
+                retraction_rows.append({"retracted": target, "position": position})
+            if self.hashes is not None and self.hashes[index] not in (None, row["hash"]):
+                raise StoreError(
+                    f"event {index + 1} of the restore does not continue the exported hash "
+                    "chain: the export was altered, or an event before it is missing"
+                )
+            records[event_.event_id] = RecordedEvent(
+                position=position,
+                recorded_at=from_micros(row["recorded_at"]),
+                stream=stream,
+                version=version,
+                event=event_,
+                hash=row["hash"],
+            )
+        self._insert(rows, entry_rows, list(new_cells), retraction_rows)
+        versions.position = position
+        return [records[event_id] for event_id in ids]
+
+    def _already_stored(self) -> dict[str, RecordedEvent]:
+        """Events of the batch already in the log; the same id must mean the same event."""
+        ids = [e.event_id for e in self.batch]
+        stored: dict[str, RecordedEvent] = {}
+        by_id = {e.event_id: p for e, p in zip(self.batch, self.payloads, strict=True)}
+        for chunk in chunks(ids):
+            for row in self.conn.execute(
+                select(*ROW_COLUMNS, events.c.event_id).where(events.c.event_id.in_(chunk))
+            ):
+                if row.payload != by_id[row.event_id]:
+                    raise DuplicateError("event", row.event_id)
+                stored[row.event_id] = record_of(row)
+        return stored
+
+    def _retraction_targets(self, fresh: list[Event]) -> dict[str, int | None]:
+        """Position of each event retracted in the batch (``None``: earlier in the batch)."""
+        targets = [e.retracted for e in fresh if isinstance(e, StanceRetracted)]
+        if not targets:
+            return {}
+        stored: dict[str, tuple[int, str, str]] = {}
+        for chunk in chunks(targets):
+            query = select(
+                events.c.event_id, events.c.position, events.c.type, events.c.negotiation
+            ).where(events.c.event_id.in_(chunk))
+            for event_id, position, type_, negotiation in self.conn.execute(query):
+                stored[event_id] = (position, type_, negotiation)
+        check_retractions(fresh, {i: (kind, neg) for i, (_, kind, neg) in stored.items()})
+        return {t: stored[t][0] if t in stored else None for t in targets}
+
+    def _next_version(self, event_: Event, stream: str, versions: Versions) -> int:
+        if isinstance(event_, StanceRecorded | StanceWithdrawn):
+            # A cell's stream: its version is the cell's, bumped with the entry in run().
+            return versions.current(stream) + 1
+        current = versions.streams[stream]
+        check_first_in_stream(event_, stream, current)
+        versions.streams[stream] = current + 1
+        return current + 1
+
+    def _head(self) -> _Head:
+        row = self.conn.execute(
+            select(events.c.position, events.c.recorded_at, events.c.hash)
+            .order_by(events.c.position.desc())
+            .limit(1)
+        ).first()
+        if row is None:
+            return _Head(position=0, recorded_at=0, hash=GENESIS)
+        return _Head(position=row.position, recorded_at=row.recorded_at, hash=row.hash)
+
+    def _insert(
+        self,
+        rows: list[dict[str, Any]],
+        entry_rows: list[dict[str, Any]],
+        new_cells: list[CellKey],
+        retraction_rows: list[dict[str, Any]],
+    ) -> None:
+        if not rows:
+            return
+        self.conn.execute(insert(events), rows)
+        if entry_rows:
+            self.conn.execute(insert(cell_entries), entry_rows)
+        if new_cells:  # a cell's first entry: its row in `cells` is written with it
+            self.conn.execute(
+                insert(cells),
+                [
+                    {"negotiation": k.negotiation, "party": k.party, "clause": k.clause}
+                    for k in new_cells
+                ],
+            )
+        if retraction_rows:
+            self.conn.execute(insert(retractions), retraction_rows)
