@@ -96,7 +96,9 @@ def _memory_store(url: str, create: bool) -> EventStore:
     from negotrack.store.memory import MemoryEventStore  # noqa: PLC0415
 
     if url.partition("://")[2]:
-        raise StoreError(f"an in-memory store takes no path or options: use 'memory://', not {url!r}")
+        raise StoreError(
+            f"an in-memory store takes no path or options: use 'memory://', not {url!r}"
+        )
     return MemoryEventStore()
 
 

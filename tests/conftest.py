@@ -1,15 +1,20 @@
 """Shared fixtures: the backends every storage test runs on, and hypothesis profiles.
 
-Storage tests take the ``backend`` fixture and run once per backend: SQLite
-always, PostgreSQL when ``NEGOTRACK_TEST_POSTGRES_URL`` is set (CI sets it and
-fails, rather than skips, when the server does not answer).
+Storage tests run once per backend: the in-memory store and SQLite always,
+PostgreSQL when ``NEGOTRACK_TEST_POSTGRES_URL`` is set (CI sets it and fails,
+rather than skips, when the server does not answer).
+
+- ``make_store`` (what :mod:`negotrack.testing` asks for) and ``tracker`` hand
+  out fresh stores and trackers on every backend, memory included;
+- ``backend`` is for the tests that need a URL (reopening a store, other
+  processes, the CLI, SQL internals): SQLite and PostgreSQL only.
 """
 
 from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
@@ -18,6 +23,10 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, settings
 
 import negotrack
+from negotrack.store import EventStore
+from negotrack.store.memory import MemoryEventStore
+from negotrack.store.sql import SqlEventStore
+from negotrack.testing import StoreFactory
 
 settings.register_profile("dev", max_examples=40, deadline=None)
 settings.register_profile(
@@ -35,9 +44,6 @@ SKIP_POSTGRES = (
     "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 
-StoreFactory = Callable[[], str]
-"""Returns the URL of a fresh, empty store on one backend."""
-
 
 class Backend:
     """Makes fresh, empty stores on one backend and cleans them up."""
@@ -54,7 +60,9 @@ class Backend:
                 conn.execute(sa.text("SELECT 1"))
 
     def url(self, *, memory: bool = False) -> str:
-        """The URL of a fresh store (an in-memory SQLite one when ``memory``)."""
+        """The URL of a fresh SQL store (an in-memory SQLite one when ``memory``)."""
+        if self.name == "memory":
+            raise TypeError("the in-memory backend has no URL to share: take a store")
         if self.name == "sqlite":
             if memory:
                 return "sqlite://"
@@ -68,9 +76,15 @@ class Backend:
         separator = "&" if "?" in POSTGRES_URL else "?"
         return f"{POSTGRES_URL}{separator}options={quote(f'-csearch_path={schema}')}"
 
+    def store(self, *, memory: bool = False) -> EventStore:
+        """A fresh, empty store; SQLite in memory when ``memory`` (one thread only)."""
+        if self.name == "memory":
+            return MemoryEventStore()
+        return SqlEventStore(self.url(memory=memory))
+
     def tracker(self, *, memory: bool = True) -> negotrack.Tracker:
-        """A tracker on a fresh store."""
-        return negotrack.open(self.url(memory=memory))
+        """A tracker on a fresh store (SQLite in memory by default: it is faster)."""
+        return negotrack.Tracker(self.store(memory=memory))
 
     def close(self) -> None:
         if self._engine is not None:
@@ -80,33 +94,48 @@ class Backend:
             self._engine.dispose()
 
 
-def _backends() -> list[object]:
-    return [
-        "sqlite",
-        pytest.param(
-            "postgresql",
-            marks=[
-                pytest.mark.postgres,
-                pytest.mark.skipif(POSTGRES_URL is None, reason=SKIP_POSTGRES),
-            ],
-        ),
-    ]
+def _postgres() -> object:
+    return pytest.param(
+        "postgresql",
+        marks=[
+            pytest.mark.postgres,
+            pytest.mark.skipif(POSTGRES_URL is None, reason=SKIP_POSTGRES),
+        ],
+    )
 
 
-@pytest.fixture(scope="session", params=_backends())
-def backend(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Backend]:
-    """Each storage backend in turn (session-scoped, so hypothesis can use it)."""
-    made = Backend(request.param, tmp_path_factory.mktemp(request.param))
+def _made(request: pytest.FixtureRequest, factory: pytest.TempPathFactory) -> Iterator[Backend]:
+    made = Backend(request.param, factory.mktemp(request.param))
     yield made
     made.close()
 
 
+@pytest.fixture(scope="session", params=["memory", "sqlite", _postgres()])
+def any_backend(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Backend]:
+    """Each backend in turn, memory included (session-scoped, so hypothesis can use it)."""
+    yield from _made(request, tmp_path_factory)
+
+
+@pytest.fixture(scope="session", params=["sqlite", _postgres()])
+def backend(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Backend]:
+    """Each SQL backend in turn, for the tests that need a URL."""
+    yield from _made(request, tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def make_store(any_backend: Backend) -> StoreFactory:
+    """Fresh stores on each backend (SQLite on files, so threads can share one)."""
+    return any_backend.store
+
+
 @pytest.fixture
-def tracker(backend: Backend) -> Iterator[negotrack.Tracker]:
+def tracker(any_backend: Backend) -> Iterator[negotrack.Tracker]:
     """A tracker on a fresh store of each backend."""
-    with backend.tracker() as opened:
+    with any_backend.tracker() as opened:
         yield opened
 
 

@@ -44,11 +44,16 @@ from negotrack import (
 )
 from negotrack.projections.claims import Claim
 
-NEGOTIATION = "test-talks"
-PARTIES = ("GB", "FR", "UA", "eu", "e3")
-CLAUSES = ("territory", "military-cap", "plan-as-a-whole")
-BASE = datetime(2025, 11, 20, tzinfo=UTC)
-"""Day 0 of the random logs; clauses are tabled the day before."""
+# The contract suite's test negotiation; the tests import it from here.
+from negotrack.testing import (  # noqa: F401 - re-exported
+    BASE,
+    CLAUSES,
+    NEGOTIATION,
+    PARTIES,
+    QUOTE,
+    day,
+    open_test_negotiation,
+)
 
 slugs = st.from_regex(r"[a-z0-9]{1,8}(-[a-z0-9]{1,8}){0,2}", fullmatch=True)
 party_ids = st.one_of(st.from_regex(r"[A-Z]{2}", fullmatch=True), slugs)
@@ -194,11 +199,6 @@ any_event = st.one_of(*events_by_type.values())
 # -- commands: random histories through the public API -----------------------
 
 
-def day(n: int, hours: int = 0) -> datetime:
-    """Valid time ``n`` days (and ``hours``) after the base date."""
-    return BASE + timedelta(days=n, hours=hours)
-
-
 @attrs.frozen
 class Record:
     party: str
@@ -257,19 +257,6 @@ command_lists = st.lists(commands, max_size=25)
 stance_commands = st.lists(
     st.builds(Record, parties, clauses, ordinals, days, st.sampled_from([0, 6, 12])), max_size=20
 )
-
-
-def open_test_negotiation(tracker: negotrack.Tracker) -> negotrack.Negotiation:
-    """A negotiation with the test parties and clauses declared."""
-    neg = tracker.open_negotiation(NEGOTIATION, title="Random talks")
-    for party in PARTIES:
-        neg.register_party(party, party, "state" if party.isupper() else "group")
-    for clause in CLAUSES:
-        neg.table_clause(clause, clause.replace("-", " "), valid_at=day(-1))
-    return neg
-
-
-QUOTE = Evidence(source=Source(outlet="Test Wire"), quote="as reported")
 
 
 def apply(neg: negotrack.Negotiation, command: Command, stance_events: list[str]) -> None:

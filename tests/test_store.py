@@ -1,166 +1,29 @@
-"""The backend contract: every test here runs on SQLite and on PostgreSQL."""
+"""What only the SQL store does: triggers, reopening, its caches, and its error boundary.
+
+The behaviour every backend shares is the contract suite of
+:mod:`negotrack.testing` (run by tests/test_contract.py); these tests need a
+URL or reach into the database under the store.
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import sqlite3
+from pathlib import Path
 
-import attrs
 import pytest
 import sqlalchemy as sa
-from hypothesis import given
-from hypothesis import strategies as st
 
 import negotrack
-from negotrack import (
-    AlreadyRetractedError,
-    ChainBrokenError,
-    ConcurrencyError,
-    DuplicateError,
-    Ordinal,
-    StanceRecorded,
-    UnknownEventError,
-    cell_stream,
-)
+from negotrack import ChainBrokenError, ConcurrencyError, DuplicateError
+from negotrack.store.memory import MemoryEventStore
 from negotrack.store.sql import SqlEventStore
+from negotrack.store.sql.boundary import mapped_errors
 from tests.conftest import Backend
-from tests.strategies import NEGOTIATION, QUOTE, day, open_test_negotiation, ordinals
+from tests.strategies import NEGOTIATION, day, open_test_negotiation
 
 
-def _stance(
-    party: str, clause: str, stance: Ordinal = Ordinal.SUPPORT, n: int = 0
-) -> StanceRecorded:
-    return StanceRecorded(
-        negotiation=NEGOTIATION,
-        party=party,
-        clause=clause,
-        stance=stance,
-        valid_at=day(n),
-        evidence=(QUOTE,),
-    )
-
-
-class TestOptimisticConcurrency:
-    """Invariant 3: a stale expected version raises and writes nothing; other cells never conflict."""
-
-    @given(stances=st.lists(ordinals, min_size=1, max_size=5), stale=st.integers(0, 10))
-    def test_stale_expected_version_writes_nothing(
-        self, backend: Backend, stances: list[Ordinal], stale: int
-    ) -> None:
-        """An append expecting any version but the current one fails, and the log is as before."""
-        with backend.tracker() as tracker:
-            neg = open_test_negotiation(tracker)
-            for stance in stances:
-                neg.record_stance("GB", "territory", stance, valid_at=day(1))
-            current = neg.cell_version("GB", "territory")
-            assert current == len(stances)
-            if stale == current:
-                stale += 1
-            before = list(tracker.events())
-            with pytest.raises(ConcurrencyError) as caught:
-                neg.record_stance(
-                    "GB", "territory", "oppose", valid_at=day(2), expected_version=stale
-                )
-            assert (caught.value.expected, caught.value.actual) == (stale, current)
-            assert caught.value.stream == cell_stream(NEGOTIATION, "GB", "territory")
-            assert list(tracker.events()) == before
-
-    @given(
-        cells=st.lists(
-            st.tuples(
-                st.sampled_from(["GB", "FR", "UA"]), st.sampled_from(["territory", "military-cap"])
-            ),
-            max_size=12,
-        )
-    )
-    def test_current_expected_versions_never_conflict(
-        self, backend: Backend, cells: list[tuple[str, str]]
-    ) -> None:
-        """Writers that read a cell's version and append to it succeed, whatever other cells do."""
-        with backend.tracker() as tracker:
-            neg = open_test_negotiation(tracker)
-            for party, clause in cells:
-                version = neg.cell_version(party, clause)
-                neg.record_stance(
-                    party, clause, "support", valid_at=day(1), expected_version=version
-                )
-                assert neg.cell_version(party, clause) == version + 1
-
-    def test_joint_statement_moves_every_signatory_cell(self, tracker: negotrack.Tracker) -> None:
-        """A joint statement bumps each signatory's cell, so a writer holding the old version is told."""
-        neg = open_test_negotiation(tracker)
-        neg.record_stance("GB", "territory", "support", valid_at=day(1))
-        neg.record_joint_statement(["GB", "FR"], "territory", "oppose", valid_at=day(2))
-        assert neg.cell_version("GB", "territory") == 2
-        assert neg.cell_version("FR", "territory") == 1
-        with pytest.raises(ConcurrencyError):
-            neg.record_stance("GB", "territory", "neutral", valid_at=day(3), expected_version=1)
-        with pytest.raises(ConcurrencyError):
-            neg.record_joint_statement(
-                ["GB", "FR"], "territory", "neutral", valid_at=day(3), expected_versions={"FR": 0}
-            )
-
-    def test_batch_is_atomic(self, tracker: negotrack.Tracker) -> None:
-        """When one event of a batch is refused, none of the batch is written."""
-        neg = open_test_negotiation(tracker)
-        neg.record_stance("GB", "territory", "support", valid_at=day(1))
-        before = list(tracker.events())
-        with pytest.raises(ConcurrencyError):
-            tracker.append(
-                [_stance("FR", "territory"), _stance("GB", "territory")],
-                expected_versions={cell_stream(NEGOTIATION, "GB", "territory"): 0},
-            )
-        assert list(tracker.events()) == before
-
-
-class TestLog:
-    """Positions, record times, idempotency, retractions, append-only and the hash chain."""
-
-    def test_record_times_are_assigned_by_the_store(self, tracker: negotrack.Tracker) -> None:
-        """recorded_at is the store's clock, strictly increasing with the position."""
-        neg = open_test_negotiation(tracker)
-        start = datetime.now(UTC)
-        records = tracker.append([_stance("GB", "territory", n=i) for i in range(5)])
-        assert [r.position for r in records] == list(
-            range(records[0].position, records[0].position + 5)
-        )
-        times = [r.recorded_at for r in records]
-        assert times == sorted(set(times))
-        assert times[0] >= start.replace(microsecond=0)
-        assert neg.matrix(day(9)).get("GB", "territory").recorded_at == times[-1]  # type: ignore[union-attr]
-
-    def test_same_id_different_content_is_refused(self, tracker: negotrack.Tracker) -> None:
-        """An event id names one event: reusing it for another is a DuplicateError."""
-        open_test_negotiation(tracker)
-        event = _stance("GB", "territory")
-        tracker.append([event])
-        with pytest.raises(DuplicateError, match=event.event_id):
-            tracker.append([attrs.evolve(event, stance=Ordinal.OPPOSE)])
-
-    def test_retraction_of_unknown_event(self, tracker: negotrack.Tracker) -> None:
-        """Retracting an id that is not in the log names it."""
-        neg = open_test_negotiation(tracker)
-        with pytest.raises(UnknownEventError, match="nope"):
-            neg.retract("nope", reason="x")
-
-    def test_retraction_twice(self, tracker: negotrack.Tracker) -> None:
-        """An event is retracted at most once; the second retraction is refused and writes nothing."""
-        neg = open_test_negotiation(tracker)
-        recorded = neg.record_stance("GB", "territory", "support", valid_at=day(1))
-        neg.retract(recorded.event.event_id, reason="misquote")
-        before = tracker.store.last_position()
-        with pytest.raises(AlreadyRetractedError):
-            neg.retract(recorded.event.event_id, reason="again")
-        assert tracker.store.last_position() == before
-
-    def test_duplicate_registrations(self, tracker: negotrack.Tracker) -> None:
-        """Opening, registering or tabling the same id twice is a DuplicateError."""
-        neg = open_test_negotiation(tracker)
-        with pytest.raises(DuplicateError, match="negotiation"):
-            tracker.open_negotiation(NEGOTIATION, title="again")
-        with pytest.raises(DuplicateError, match="party 'GB'"):
-            neg.register_party("GB", "Britain")
-        with pytest.raises(DuplicateError, match="clause 'territory'"):
-            neg.table_clause("territory", "Territory", valid_at=day(0))
+class TestSqlLog:
+    """Append-only triggers, tamper evidence, and a log that outlives its tracker."""
 
     def test_database_refuses_update_and_delete(self, backend: Backend) -> None:
         """Triggers make the log append-only even for someone with a SQL prompt."""
@@ -263,55 +126,6 @@ class TestIndexesAreVerified:
                 tracker.verify()
 
 
-class TestRetractionRules:
-    """A retraction names an earlier stance event of its own negotiation."""
-
-    def test_retraction_across_negotiations_is_refused(self, tracker: negotrack.Tracker) -> None:
-        """Another negotiation's event is unknown to this negotiation's retraction."""
-        neg = open_test_negotiation(tracker)
-        tracker.open_negotiation("other-talks", title="Other")
-        stance = neg.record_stance("GB", "territory", "support", valid_at=day(1))
-        with pytest.raises(UnknownEventError, match="other-talks"):
-            tracker.append(
-                [
-                    negotrack.StanceRetracted(
-                        negotiation="other-talks", retracted=stance.event.event_id, reason="x"
-                    )
-                ]
-            )
-
-    def test_retraction_before_its_target_in_one_append(self, tracker: negotrack.Tracker) -> None:
-        """A batch that retracts an event it appends later is refused, whole."""
-        open_test_negotiation(tracker)
-        target = _stance("GB", "territory")
-        retraction = negotrack.StanceRetracted(
-            negotiation=NEGOTIATION, retracted=target.event_id, reason="x"
-        )
-        before = tracker.store.last_position()
-        with pytest.raises(negotrack.ValidationError, match="comes before"):
-            tracker.append([retraction, target])
-        assert tracker.store.last_position() == before
-        records = tracker.append([target, retraction])
-        assert [r.position for r in records] == [before + 1, before + 2]
-
-    def test_same_id_twice_in_one_append(self, tracker: negotrack.Tracker) -> None:
-        """Two events with one id in one append are a validation error, not a stored duplicate."""
-        open_test_negotiation(tracker)
-        event = _stance("GB", "territory")
-        with pytest.raises(negotrack.ValidationError, match="appears twice"):
-            tracker.append([event, event])
-
-    def test_retried_append_with_its_expected_version_succeeds(
-        self, tracker: negotrack.Tracker
-    ) -> None:
-        """Resending an append whose reply was lost returns the stored events, not a conflict."""
-        open_test_negotiation(tracker)
-        event = _stance("GB", "territory")
-        expected = {cell_stream(NEGOTIATION, "GB", "territory"): 0}
-        first = tracker.append([event], expected_versions=expected)
-        assert tracker.append([event], expected_versions=expected) == first
-
-
 class TestDecodedCache:
     """The read cache returns the same events, and a size of 0 turns it off."""
 
@@ -325,5 +139,108 @@ class TestDecodedCache:
             neg.record_stance(party, "territory", "oppose", valid_at=day(i))
         first = neg.matrix(day(9))
         assert neg.matrix(day(9)) == first
-        assert len(store._decoded._events) <= size
+        assert len(store._decoded) <= size
         tracker.close()
+
+
+class TestErrorBoundary:
+    """Whatever the database driver raises reaches the caller as a NegotrackError."""
+
+    def test_writing_to_a_read_only_file(self, tmp_path: Path) -> None:
+        """A SQLite file opened read-only refuses the append with DatabaseReadOnlyError, not OperationalError."""
+        path = tmp_path / "log.db"
+        with negotrack.open(f"sqlite:///{path}") as tracker:
+            open_test_negotiation(tracker)
+            before = tracker.store.last_position()
+        url = f"sqlite:///file:{path}?mode=ro&uri=true"
+        with negotrack.open(url, create=False) as tracker:
+            neg = tracker.negotiation(NEGOTIATION)
+            with pytest.raises(negotrack.DatabaseReadOnlyError, match="read-only") as caught:
+                neg.record_stance("GB", "territory", "support", valid_at=day(1))
+            assert isinstance(caught.value.__cause__, sa.exc.OperationalError)
+            assert str(path) in str(caught.value)
+            assert tracker.store.last_position() == before
+
+    def test_unreachable_server(self) -> None:
+        """A PostgreSQL server that refuses the connection is DatabaseUnavailableError."""
+        pytest.importorskip("psycopg")
+        with pytest.raises(negotrack.DatabaseUnavailableError, match="cannot open the store"):
+            negotrack.open("postgresql+psycopg://nobody@127.0.0.1:9/none?connect_timeout=2")
+
+    @pytest.mark.parametrize(
+        ("code", "kind"),
+        [
+            ("SQLITE_READONLY", negotrack.DatabaseReadOnlyError),
+            ("SQLITE_FULL", negotrack.DatabaseFullError),
+            ("SQLITE_BUSY", negotrack.DatabaseBusyError),
+            ("SQLITE_LOCKED_SHAREDCACHE", negotrack.DatabaseBusyError),
+            ("SQLITE_CANTOPEN", negotrack.DatabaseUnavailableError),
+            ("SQLITE_TOOBIG", negotrack.ValidationError),
+            ("SQLITE_IOERR", negotrack.DatabaseError),
+        ],
+    )
+    def test_sqlite_errors_by_code(self, code: str, kind: type[Exception]) -> None:
+        """Each SQLite error code becomes the class that says what went wrong, the cause chained."""
+        driver = sqlite3.OperationalError("driver words")
+        driver.sqlite_errorname = code
+        with pytest.raises(kind, match="driver words") as caught, mapped_errors("sqlite:///x.db"):
+            raise sa.exc.OperationalError("INSERT", {}, driver)
+        assert isinstance(caught.value, negotrack.NegotrackError)
+        assert caught.value.__cause__ is not None
+
+    @pytest.mark.parametrize(
+        ("state", "kind"),
+        [
+            ("25006", negotrack.DatabaseReadOnlyError),
+            ("53100", negotrack.DatabaseFullError),
+            ("55P03", negotrack.DatabaseBusyError),
+            ("57014", negotrack.DatabaseBusyError),
+            ("08006", negotrack.DatabaseUnavailableError),
+            ("22001", negotrack.ValidationError),
+            ("XX000", negotrack.DatabaseError),
+        ],
+    )
+    def test_postgresql_errors_by_sqlstate(self, state: str, kind: type[Exception]) -> None:
+        """Each SQLSTATE class becomes the class that says what went wrong."""
+
+        class DriverError(Exception):
+            sqlstate = state
+
+        with pytest.raises(kind, match="driver words"), mapped_errors("postgresql://h/db"):
+            raise sa.exc.DBAPIError("INSERT", {}, DriverError("driver words"))
+
+    def test_constraint_violation_is_a_conflict(self) -> None:
+        """An integrity error the store did not foresee is a ConflictError, not IntegrityError."""
+        with pytest.raises(negotrack.ConflictError, match="refused"), mapped_errors("x"):
+            raise sa.exc.IntegrityError("INSERT", {}, sqlite3.IntegrityError("UNIQUE"))
+
+    def test_negotrack_errors_pass_through(self) -> None:
+        """The boundary leaves negotrack's own errors as they are."""
+        error = ConcurrencyError("s", 1, 2)
+        with pytest.raises(ConcurrencyError) as caught, mapped_errors("x"):
+            raise error
+        assert caught.value is error
+
+
+class TestOpen:
+    """negotrack.open picks the backend from the URL's scheme."""
+
+    def test_memory_scheme(self) -> None:
+        """memory:// gives a fresh in-memory log each time."""
+        with negotrack.open("memory://") as tracker:
+            assert isinstance(tracker.store, MemoryEventStore)
+            open_test_negotiation(tracker)
+        with negotrack.open("memory://") as tracker:
+            assert tracker.negotiations() == []
+
+    @pytest.mark.parametrize("url", ["sqlite://", "sqlite:///:memory:"])
+    def test_sqlite_scheme(self, url: str) -> None:
+        """sqlite URLs give the SQL store."""
+        with negotrack.open(url) as tracker:
+            assert isinstance(tracker.store, SqlEventStore)
+
+    @pytest.mark.parametrize("url", ["mysql://x/y", "memory://somewhere", "nonsense"])
+    def test_unknown_schemes(self, url: str) -> None:
+        """An unknown scheme, or a memory URL with a path, is a StoreError naming the URL."""
+        with pytest.raises(negotrack.StoreError, match="memory://"):
+            negotrack.open(url)

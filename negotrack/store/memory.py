@@ -67,7 +67,7 @@ class MemoryEventStore:
             return self._append(list(events), expected_versions or {}, None)
 
     def restore(self, records: Sequence[RecordedEvent]) -> list[RecordedEvent]:
-        """Load an exported log into this empty store; see :meth:`negotrack.store.EventStore.restore`."""
+        """Load an exported log into this empty store (see :meth:`EventStore.restore`)."""
         times = [to_micros(r.recorded_at) for r in records]
         for index, (before, after) in enumerate(itertools.pairwise(times), start=2):
             if after <= before:
@@ -207,7 +207,7 @@ class MemoryEventStore:
     def matrix_entries(
         self, negotiation: str, as_of: datetime, known_position: int | None
     ) -> Iterator[CellEntry]:
-        """The entry that fills each cell, from :func:`~negotrack.projections.matrix.project_matrix`."""
+        """The entry that fills each cell, from the fold :func:`project_matrix`."""
         records = self._records[:known_position]
         for cell in project_matrix(records, negotiation, as_of):
             yield CellEntry(party=cell.party, record=records[cell.position - 1])
@@ -215,7 +215,7 @@ class MemoryEventStore:
     def cell_entries(
         self, negotiation: str, party: str, clause: str, known_position: int | None = None
     ) -> list[CellEntry]:
-        """A cell's entries, from :func:`~negotrack.projections.history.project_history`."""
+        """A cell's entries, from the fold :func:`project_history`."""
         records = self._records[:known_position]
         return [
             CellEntry(
