@@ -206,6 +206,8 @@ class Record:
     stance: Ordinal
     valid_day: int
     hours: int
+    salience: float | None = None
+    confidence: float | None = None
 
 
 @attrs.frozen
@@ -241,7 +243,7 @@ days = st.integers(0, 9)
 parties = st.sampled_from(PARTIES)
 clauses = st.sampled_from(CLAUSES)
 commands: st.SearchStrategy[Command] = st.one_of(
-    st.builds(Record, parties, clauses, ordinals, days, st.sampled_from([0, 0, 6, 12])),
+    st.builds(Record, parties, clauses, ordinals, days, st.sampled_from([0, 0, 6, 12]), unit, unit),
     st.builds(
         Joint,
         st.lists(parties, min_size=1, max_size=3, unique=True).map(tuple),
@@ -262,9 +264,15 @@ stance_commands = st.lists(
 def apply(neg: negotrack.Negotiation, command: Command, stance_events: list[str]) -> None:
     """Run one command; ``stance_events`` collects the ids of stance events recorded."""
     match command:
-        case Record(party, clause, stance, valid_day, hours):
+        case Record(party, clause, stance, valid_day, hours, salience, confidence):
             r = neg.record_stance(
-                party, clause, stance, valid_at=day(valid_day, hours), evidence=QUOTE
+                party,
+                clause,
+                stance,
+                valid_at=day(valid_day, hours),
+                evidence=QUOTE,
+                salience=salience,
+                confidence=confidence,
             )
             stance_events.append(r.event.event_id)
         case Joint(signatories, clause, stance, valid_day):
