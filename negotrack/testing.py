@@ -68,6 +68,7 @@ __all__ = [
     "day",
     "open_test_negotiation",
     "race_one_cell",
+    "write_own_cell",
 ]
 
 T = TypeVar("T")
@@ -451,11 +452,11 @@ WRITERS = 4
 APPENDS = 25
 
 
-def _write_own_cell(tracker: Tracker, party: str) -> int:
-    """Append to one's own cell with expected versions; return how many conflicts were seen."""
+def write_own_cell(tracker: Tracker, party: str, appends: int) -> int:
+    """Append to one's own cell (party, territory) with expected versions; return the conflicts."""
     conflicts = 0
     neg = tracker.negotiation(NEGOTIATION)
-    for i in range(APPENDS):
+    for i in range(appends):
         version = neg.cell_version(party, "territory")
         try:
             neg.record_stance(
@@ -537,7 +538,7 @@ class TestConcurrentWriters(_Contract):
         writers = [Tracker(tracker.store) for _ in range(WRITERS)]
         conflicts = _run_threads(
             [
-                functools.partial(_write_own_cell, w, p)
+                functools.partial(write_own_cell, w, p, APPENDS)
                 for w, p in zip(writers, PARTIES, strict=False)
             ]
         )

@@ -12,29 +12,17 @@ import multiprocessing
 import pytest
 
 import negotrack
-from negotrack import ConcurrencyError
-from negotrack.testing import check_log, check_race, race_one_cell
+from negotrack.testing import check_log, check_race, race_one_cell, write_own_cell
 from tests.conftest import Backend
-from tests.strategies import NEGOTIATION, PARTIES, day, open_test_negotiation
+from tests.strategies import PARTIES, open_test_negotiation
 
 WRITERS = 4
 APPENDS = 25
 
 
 def _write_own_cell(url: str, party: str, appends: int) -> int:
-    """Append to one's own cell with expected versions; return how many conflicts were seen."""
-    conflicts = 0
     with negotrack.open(url) as tracker:
-        neg = tracker.negotiation(NEGOTIATION)
-        for i in range(appends):
-            version = neg.cell_version(party, "territory")
-            try:
-                neg.record_stance(
-                    party, "territory", "support", valid_at=day(i % 9), expected_version=version
-                )
-            except ConcurrencyError:
-                conflicts += 1
-    return conflicts
+        return write_own_cell(tracker, party, appends)
 
 
 def _race(url: str, appends: int) -> tuple[int, int]:

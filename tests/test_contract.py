@@ -4,7 +4,7 @@ The ``make_store`` fixture (tests/conftest.py) hands each test class fresh
 stores of each backend; importing the classes is all a backend needs.
 """
 
-from negotrack.testing import (
+from negotrack.testing import (  # noqa: F401 - pytest collects them here
     TestConcurrentWriters,
     TestHistoryKnownAt,
     TestLog,
@@ -12,12 +12,3 @@ from negotrack.testing import (
     TestRestore,
     TestRetractionRules,
 )
-
-__all__ = [
-    "TestConcurrentWriters",
-    "TestHistoryKnownAt",
-    "TestLog",
-    "TestOptimisticConcurrency",
-    "TestRestore",
-    "TestRetractionRules",
-]

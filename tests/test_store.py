@@ -244,3 +244,20 @@ class TestOpen:
         """An unknown scheme, or a memory URL with a path, is a StoreError naming the URL."""
         with pytest.raises(negotrack.StoreError, match="memory://"):
             negotrack.open(url)
+
+
+class TestProtocol:
+    """A backend written against the EventStore protocol alone works with the tracker."""
+
+    def test_protocol_only_backend_runs(self) -> None:
+        """The tracker uses nothing but protocol members: a delegating store runs it."""
+        from tests.typing.protocol_only import counted
+
+        assert counted() == 1
+
+    def test_protocol_only_backend_type_checks(self) -> None:
+        """mypy --strict accepts the tracker on a store that knows only the protocol."""
+        api = pytest.importorskip("mypy.api")
+        module = Path(__file__).parent / "typing" / "protocol_only.py"
+        out, err, status = api.run(["--strict", "--no-error-summary", str(module)])
+        assert status == 0, out + err
