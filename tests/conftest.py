@@ -16,6 +16,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 import pytest
@@ -26,7 +27,11 @@ import negotrack
 from negotrack.store import EventStore
 from negotrack.store.memory import MemoryEventStore
 from negotrack.store.sql import SqlEventStore
-from negotrack.testing import StoreFactory
+
+if TYPE_CHECKING:
+    # Imported for its type only: its @given tests must be defined after the
+    # profile below is loaded, or they would keep hypothesis' defaults.
+    from negotrack.testing import StoreFactory
 
 settings.register_profile("dev", max_examples=40, deadline=None)
 settings.register_profile(
