@@ -772,9 +772,7 @@ class Negotiation:
     def history(self, party: str, clause: str, *, known_at: When | None = None) -> History:
         """Every stance event of one cell, on both timelines, retractions included."""
         known, known_position = self._known(known_at)
-        # TODO(shape-store): pass known_position down once store.cell_entries takes it;
-        # build_history applies the same rule (positions known at K) meanwhile.
-        entries = self._tracker.store.cell_entries(self.id, party, clause)
+        entries = self._tracker.store.cell_entries(self.id, party, clause, known_position)
         return build_history(
             entries, self.id, party, clause, known_at=known, known_position=known_position
         )
