@@ -303,13 +303,19 @@ class TestLog(_Contract):
 
 
 class TestRetractionRules(_Contract):
-    """A retraction names an earlier stance event of its own negotiation, once."""
+    """A retraction names an earlier stance event of its own negotiation, once.
+
+    These appends go to the store itself: it refuses them even when no tracker
+    checked them first.
+    """
 
     def test_retraction_of_unknown_event(self, tracker: Tracker) -> None:
         """Retracting an id that is not in the log names it."""
         neg = open_test_negotiation(tracker)
         with pytest.raises(UnknownEventError, match="nope"):
-            tracker.append([StanceRetracted(negotiation=neg.id, retracted="nope", reason="x")])
+            tracker.store.append(
+                [StanceRetracted(negotiation=neg.id, retracted="nope", reason="x")]
+            )
 
     def test_retraction_twice(self, tracker: Tracker) -> None:
         """An event is retracted at most once; a second retraction is refused, writes nothing."""
@@ -318,10 +324,10 @@ class TestRetractionRules(_Contract):
         retraction = StanceRetracted(
             negotiation=neg.id, retracted=recorded.event.event_id, reason="misquote"
         )
-        tracker.append([retraction])
+        tracker.store.append([retraction])
         before = tracker.store.last_position()
         with pytest.raises(AlreadyRetractedError):
-            tracker.append([attrs.evolve(retraction, event_id="again", reason="again")])
+            tracker.store.append([attrs.evolve(retraction, event_id="again", reason="again")])
         assert tracker.store.last_position() == before
 
     def test_retraction_of_a_declaration_is_refused(self, tracker: Tracker) -> None:
@@ -329,7 +335,7 @@ class TestRetractionRules(_Contract):
         neg = open_test_negotiation(tracker)
         party = tracker.store.events_of_types(neg.id, ["PartyRegistered"])[0]
         with pytest.raises(ValidationError, match="only stance events"):
-            tracker.append(
+            tracker.store.append(
                 [StanceRetracted(negotiation=neg.id, retracted=party.event.event_id, reason="x")]
             )
 
@@ -339,7 +345,7 @@ class TestRetractionRules(_Contract):
         tracker.open_negotiation("other-talks", title="Other")
         stance = neg.record_stance("GB", "territory", "support", valid_at=day(1))
         with pytest.raises(UnknownEventError, match="other-talks"):
-            tracker.append(
+            tracker.store.append(
                 [
                     StanceRetracted(
                         negotiation="other-talks", retracted=stance.event.event_id, reason="x"
@@ -354,9 +360,9 @@ class TestRetractionRules(_Contract):
         retraction = StanceRetracted(negotiation=NEGOTIATION, retracted=target.event_id, reason="x")
         before = tracker.store.last_position()
         with pytest.raises(ValidationError, match="comes before"):
-            tracker.append([retraction, target])
+            tracker.store.append([retraction, target])
         assert tracker.store.last_position() == before
-        records = tracker.append([target, retraction])
+        records = tracker.store.append([target, retraction])
         assert [r.position for r in records] == [before + 1, before + 2]
 
     def test_same_id_twice_in_one_append(self, tracker: Tracker) -> None:
@@ -364,15 +370,15 @@ class TestRetractionRules(_Contract):
         open_test_negotiation(tracker)
         event = _stance("GB", "territory")
         with pytest.raises(ValidationError, match="appears twice"):
-            tracker.append([event, event])
+            tracker.store.append([event, event])
 
     def test_retried_append_with_its_expected_version_succeeds(self, tracker: Tracker) -> None:
         """Resending an append whose reply was lost returns the stored events, not a conflict."""
         open_test_negotiation(tracker)
         event = _stance("GB", "territory")
         expected = {cell_stream(NEGOTIATION, "GB", "territory"): 0}
-        first = tracker.append([event], expected_versions=expected)
-        assert tracker.append([event], expected_versions=expected) == first
+        first = tracker.store.append([event], expected_versions=expected)
+        assert tracker.store.append([event], expected_versions=expected) == first
 
 
 class TestHistoryKnownAt(_Contract):
