@@ -511,6 +511,8 @@ def memberships_graphs(draw: st.DrawFn) -> list[Membership]:
             )
         )
     return out
+
+
 # -- view values: matrices built directly, and text a source could hold ------------
 
 hostile_texts = (

@@ -245,6 +245,14 @@ class TestOpen:
         with pytest.raises(negotrack.StoreError, match="memory://"):
             negotrack.open(url)
 
+    def test_checkpoints_need_a_sql_store(self) -> None:
+        """A memory:// tracker has no database to keep follower checkpoints in."""
+        with (
+            negotrack.open("memory://") as tracker,
+            pytest.raises(negotrack.StoreError, match="sqlite"),
+        ):
+            tracker.checkpoint("alerts")
+
 
 class TestProtocol:
     """A backend written against the EventStore protocol alone works with the tracker."""
