@@ -52,7 +52,7 @@ import negotrack
 from negotrack import codec
 from negotrack.io.dataset import import_dataset
 from negotrack.projections.matrix import project_matrix
-from negotrack.store.integrity import chain
+from negotrack.store.chain import chain
 from negotrack.store.schema import cell_entries, events
 from negotrack.store.sql import SqlEventStore
 
