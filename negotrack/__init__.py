@@ -68,7 +68,6 @@ from negotrack.store.checkpoints import Checkpoint
 from negotrack.tracker import DEFAULT_URL, Negotiation, Tracker, open
 
 
-
 def __getattr__(name: str) -> _Any:
     """``__version__``, read from the package metadata when first asked for.
 

@@ -16,6 +16,7 @@ means the end of that day.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -90,18 +91,21 @@ as an ISO 8601 string (``"2025-11-22"``, ``"2025-11-22T18:00:00+01:00"``)."""
 
 
 def open(url: str | None = None, *, create: bool = True) -> Tracker:
-    """Open the tracker on a database URL (default: ``sqlite:///negotiations.db``).
+    """Open the tracker on a database URL (default: ``$NEGOTRACK_DB``, else ``sqlite:///negotiations.db``).
 
     Args:
         url: ``sqlite:///path.db``, ``sqlite://`` (in memory) or
-            ``postgresql+psycopg://user@host/db``.
+            ``postgresql+psycopg://user@host/db``; ``None`` reads the
+            ``NEGOTRACK_DB`` environment variable, as the command does.
         create: create the tables when they are missing.
 
     Raises:
         MissingDependencyError: PostgreSQL without the ``postgres`` extra.
         StoreError: the database holds another schema version.
     """
-    return Tracker(SqlEventStore(url or DEFAULT_URL, create=create))
+    return Tracker(
+        SqlEventStore(url or os.environ.get("NEGOTRACK_DB") or DEFAULT_URL, create=create)
+    )
 
 
 def _evidence(value: Evidence | Iterable[Evidence] | None) -> tuple[Evidence, ...]:
