@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 
 import pytest
@@ -32,10 +33,11 @@ from tests.test_dataset import GENEVA
 
 
 @pytest.fixture
-def geneva(backend: Backend) -> negotrack.Negotiation:
-    tracker = backend.tracker()
-    import_dataset(tracker, GENEVA)
-    return tracker.negotiation("us-peace-plan-2025")
+def geneva(backend: Backend) -> Iterator[negotrack.Negotiation]:
+    """The Geneva example on a fresh store, closed after the test."""
+    with backend.tracker() as tracker:
+        import_dataset(tracker, GENEVA)
+        yield tracker.negotiation("us-peace-plan-2025")
 
 
 class TestIsoStrings:
