@@ -5,8 +5,7 @@ Open a store with :func:`negotrack.open`, record stances through a
 known at any time.
 """
 
-from importlib.metadata import PackageNotFoundError as _PackageNotFoundError
-from importlib.metadata import version as _version
+from typing import Any as _Any
 
 from negotrack.errors import (
     AlreadyRetractedError,
@@ -73,10 +72,24 @@ from negotrack.store import RecordedEvent, cell_stream
 from negotrack.store.checkpoints import Checkpoint
 from negotrack.tracker import DEFAULT_URL, Negotiation, Tracker, open
 
-try:
-    __version__ = _version("negotrack")
-except _PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0+unknown"
+
+def __getattr__(name: str) -> _Any:
+    """``__version__``, read from the package metadata when first asked for.
+
+    importlib.metadata costs tens of milliseconds to import and to search:
+    ``import negotrack`` should not pay that for a value most scripts never read.
+    """
+    if name != "__version__":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415
+
+    try:
+        found = version("negotrack")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        found = "0+unknown"
+    globals()["__version__"] = found
+    return found
+
 
 __all__ = [
     "DEFAULT_URL",

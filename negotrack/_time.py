@@ -14,9 +14,11 @@ from negotrack.model import Precision, check_aware
 
 __all__ = [
     "day_start",
+    "end_instant",
     "end_of_day",
     "from_micros",
     "now_micros",
+    "parse_when",
     "to_micros",
     "valid_instant",
     "zone",
@@ -66,16 +68,65 @@ def end_of_day(day: date, tz: ZoneInfo) -> datetime:
     return next_day - _MICRO
 
 
+def parse_when(value: object, field: str) -> date | datetime:
+    """A date or a tz-aware datetime, given as one or as an ISO 8601 string.
+
+    ``"2025-11-22"`` is a date; ``"2025-11-22T18:00:00+01:00"`` an instant.
+    Every time negotrack takes (``valid_at``, ``as_of``, ``known_at``, a
+    diff's ends, a command-line option) is read here, so they all accept the
+    same strings and refuse the same mistakes.
+
+    Raises:
+        NaiveDatetimeError: a datetime (or date-time string) without a time zone.
+        ValidationError: neither a date nor a datetime, or a string that is
+            not ISO 8601; the message names ``field``.
+    """
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            pass
+        try:
+            instant = datetime.fromisoformat(text)
+        except ValueError:
+            raise ValidationError(
+                f"{field} = {value!r} is not a date (YYYY-MM-DD) "
+                "or an ISO date-time with a zone (2025-11-22T18:00:00+01:00)"
+            ) from None
+        return check_aware(field, instant)
+    if isinstance(value, datetime):
+        return check_aware(field, value)
+    if isinstance(value, date):
+        return value
+    raise ValidationError(
+        f"{field} must be a date, a tz-aware datetime or an ISO string, got {value!r}"
+    )
+
+
 def valid_instant(
-    value: date | datetime, tz: ZoneInfo, field: str = "valid_at"
+    value: date | datetime | str, tz: ZoneInfo, field: str = "valid_at"
 ) -> tuple[datetime, Precision]:
     """A valid time and its precision: a date means its day, from its first instant.
 
     Raises:
         NaiveDatetimeError: ``value`` is a datetime without a time zone.
+        ValidationError: ``value`` is not a date, a datetime or an ISO string.
     """
+    value = parse_when(value, field)
     if isinstance(value, datetime):
         return check_aware(field, value), Precision.INSTANT
-    if isinstance(value, date):
-        return day_start(value, tz), Precision.DAY
-    raise ValidationError(f"{field} must be a date or a tz-aware datetime, got {value!r}")
+    return day_start(value, tz), Precision.DAY
+
+
+def end_instant(value: date | datetime | str, tz: ZoneInfo, field: str = "as_of") -> datetime:
+    """The instant an ``as_of`` or ``known_at`` names: a date means the end of that day in ``tz``.
+
+    Raises:
+        NaiveDatetimeError: ``value`` is a datetime without a time zone.
+        ValidationError: ``value`` is not a date, a datetime or an ISO string.
+    """
+    value = parse_when(value, field)
+    if isinstance(value, datetime):
+        return value
+    return end_of_day(value, tz)

@@ -34,7 +34,7 @@ so a caller can both print it and act on it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 __all__ = [
     "AlreadyRetractedError",
@@ -195,17 +195,47 @@ class ConcurrencyError(ConflictError):
 
 
 class DuplicateError(ConflictError):
-    """A negotiation, party or clause is introduced a second time."""
+    """A negotiation, party or clause is introduced a second time.
 
-    def __init__(self, what: str, name: str, negotiation: str | None = None) -> None:
+    ``existing`` is the id of the event that declared it first (``None`` when
+    both declarations are in one batch); ``differences`` maps each field that
+    differs to (existing value, given value).  No differences means the same
+    declaration again: :attr:`same_declaration`.
+    """
+
+    def __init__(
+        self,
+        what: str,
+        name: str,
+        negotiation: str | None = None,
+        *,
+        existing: str | None = None,
+        differences: Mapping[str, tuple[object, object]] | None = None,
+    ) -> None:
         self.what = what
         self.name = name
         self.negotiation = negotiation
+        self.existing = existing
+        self.differences = dict(differences or {})
         super().__init__(str(self))
+
+    @property
+    def same_declaration(self) -> bool:
+        """Whether the second declaration equals the first in every field but its id."""
+        return self.existing is not None and not self.differences
 
     def __str__(self) -> str:
         where = f" in negotiation {self.negotiation!r}" if self.negotiation else ""
-        return f"{self.what} {self.name!r} already exists{where}"
+        message = f"{self.what} {self.name!r} already exists{where}"
+        if self.differences:
+            differ = "; ".join(
+                f"{field} is {old!r}, not {new!r}"
+                for field, (old, new) in sorted(self.differences.items())
+            )
+            return f"{message}, declared differently: {differ}"
+        if self.existing is not None:
+            return f"{message} (the same declaration, event {self.existing!r})"
+        return message
 
 
 class AlreadyRetractedError(ConflictError):

@@ -16,7 +16,11 @@ scales and values
 declarations are made once
     A negotiation is opened, a party registered and a clause tabled once.  The
     same declaring event again (same event id) is a retry, not a duplicate: the
-    store writes nothing for it.
+    store writes nothing for it.  A second declaring event is refused with a
+    :class:`~negotrack.DuplicateError` that tells the same declaration (every
+    field but the id equal: a notebook run twice) from a different one, and
+    names the fields that differ; the :class:`~negotrack.Negotiation` methods
+    answer the same declaration with the existing one (get-or-create).
 retractions
     A retraction names a stance event (a stance, a joint statement or a
     withdrawal) of its own negotiation, recorded before it (in the log or
@@ -116,8 +120,7 @@ class Declarations:
     """
 
     negotiations: dict[str, NegotiationOpened] = attrs.field(factory=dict)
-    parties: dict[tuple[str, str], str] = attrs.field(factory=dict)
-    """(negotiation, party) -> the id of the event that registered it."""
+    parties: dict[tuple[str, str], PartyRegistered] = attrs.field(factory=dict)
     clauses: dict[tuple[str, str], ClauseTabled] = attrs.field(factory=dict)
     retracted: dict[str, str] = attrs.field(factory=dict)
     """Retracted event id -> the id of the retraction."""
@@ -128,7 +131,7 @@ class Declarations:
             case NegotiationOpened():
                 self.negotiations.setdefault(event.negotiation, event)
             case PartyRegistered():
-                self.parties.setdefault((event.negotiation, event.party), event.event_id)
+                self.parties.setdefault((event.negotiation, event.party), event)
             case ClauseTabled():
                 self.clauses.setdefault((event.negotiation, event.clause), event)
             case StanceRetracted():
@@ -302,25 +305,27 @@ class _Batch:
 
     def _declaration(self, event: Event, field: Field, what: str, name: str) -> None:
         neg = None if what == "negotiation" else event.negotiation
-        duplicate = DuplicateError(what, name, neg)
-        if self._declaring_id(event, what, name, self.pending) is not None:
-            raise _Refused(field, duplicate)  # twice in one batch, whatever the ids
-        stored = self._declaring_id(event, what, name, self.declared)
-        if stored == event.event_id:
+        if self._declared(event, what, name, self.pending) is not None:
+            raise _Refused(field, DuplicateError(what, name, neg))  # twice in one batch
+        stored = self._declared(event, what, name, self.declared)
+        if stored is not None and stored.event_id == event.event_id:
             return  # the same event again: a retry the store answers with the stored record
         if stored is not None:
-            raise _Refused(field, duplicate)
-        self.new_streams[stream_of(event)] = duplicate
+            differences = _differences(stored, event)
+            raise _Refused(
+                field,
+                DuplicateError(what, name, neg, existing=stored.event_id, differences=differences),
+            )
+        self.new_streams[stream_of(event)] = DuplicateError(what, name, neg)
 
     @staticmethod
-    def _declaring_id(event: Event, what: str, name: str, known: Declarations) -> str | None:
+    def _declared(event: Event, what: str, name: str, known: Declarations) -> Event | None:
+        """The event that declared ``name`` in ``known``, if any."""
         if what == "negotiation":
-            opened = known.negotiations.get(name)
-            return None if opened is None else opened.event_id
+            return known.negotiations.get(name)
         if what == "party":
             return known.parties.get((event.negotiation, name))
-        tabled = known.clauses.get((event.negotiation, name))
-        return None if tabled is None else tabled.event_id
+        return known.clauses.get((event.negotiation, name))
 
     def _retraction(self, event: StanceRetracted) -> None:
         target_id = event.retracted
@@ -346,6 +351,15 @@ class _Batch:
         if stored is not None:
             raise _Refused(("retracted",), again)
         self.new_streams[stream_of(event)] = again
+
+
+def _differences(stored: Event, given: Event) -> dict[str, tuple[object, object]]:
+    """Field -> (stored, given) for each field but the event id where two declarations differ."""
+    return {
+        a.name: (getattr(stored, a.name), getattr(given, a.name))
+        for a in attrs.fields(type(stored))
+        if a.name != "event_id" and getattr(stored, a.name) != getattr(given, a.name)
+    }
 
 
 def _parties_named(event: Event) -> list[tuple[Field, str]]:

@@ -16,6 +16,7 @@ means the end of that day.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -27,12 +28,14 @@ from zoneinfo import ZoneInfo
 import attrs
 
 from negotrack import rules
-from negotrack._time import end_of_day, valid_instant, zone
+from negotrack._time import end_instant, valid_instant, zone
 from negotrack.errors import (
     ConcurrencyError,
+    DuplicateError,
     NegotrackError,
     NotFoundError,
     StoreError,
+    UnknownClauseError,
     UnknownEventError,
     UnknownNegotiationError,
     UnknownPartyError,
@@ -82,8 +85,9 @@ __all__ = ["DEFAULT_URL", "Negotiation", "Tracker", "open"]
 DEFAULT_URL = "sqlite:///negotiations.db"
 """The embedded default: a SQLite file in the working directory."""
 
-When = date | datetime
-"""A date (day precision, in the negotiation's time zone) or a tz-aware datetime."""
+When = date | datetime | str
+"""A date (day precision, in the negotiation's time zone), a tz-aware datetime, or either
+as an ISO 8601 string (``"2025-11-22"``, ``"2025-11-22T18:00:00+01:00"``)."""
 
 
 def _sql_store(url: str, create: bool) -> EventStore:
@@ -111,14 +115,15 @@ _BACKENDS: dict[str, Callable[[str, bool], EventStore]] = {
 
 
 def open(url: str | None = None, *, create: bool = True) -> Tracker:
-    """Open the tracker on a database URL (default: ``sqlite:///negotiations.db``).
+    """Open the tracker on a database URL (default: ``$NEGOTRACK_DB``, else ``sqlite:///negotiations.db``).
 
     The URL's scheme picks the backend.
 
     Args:
         url: ``sqlite:///path.db``, ``sqlite://`` (SQLite in memory),
             ``postgresql+psycopg://user@host/db``, or ``memory://`` (a
-            pure-Python log that lives as long as the tracker).
+            pure-Python log that lives as long as the tracker); ``None``
+            reads the ``NEGOTRACK_DB`` environment variable, as the command does.
         create: create the tables when they are missing.
 
     Raises:
@@ -126,7 +131,7 @@ def open(url: str | None = None, *, create: bool = True) -> Tracker:
         StoreError: an unknown scheme, or the database holds another schema version.
         DatabaseError: the database cannot be opened.
     """
-    url = url or DEFAULT_URL
+    url = url or os.environ.get("NEGOTRACK_DB") or DEFAULT_URL
     scheme = url.partition(":")[0].partition("+")[0]
     try:
         backend = _BACKENDS[scheme]
@@ -188,8 +193,12 @@ class Tracker:
     ) -> Negotiation:
         """Open a negotiation for tracking and return its handle.
 
+        Opening it again with the same title, time zone and description returns
+        the open one (so a notebook can be run again).
+
         Raises:
-            DuplicateError: a negotiation with this id is already open.
+            DuplicateError: a negotiation with this id is open with other
+                values (the message names the fields that differ).
             ValidationError: the id or the time zone is not valid.
         """
         with _values_of("NegotiationOpened"):
@@ -200,7 +209,7 @@ class Tracker:
                 description=description,
                 event_id=new_event_id() if event_id is None else event_id,
             )
-        self.append([opened])
+        _get_or_create(lambda: self.append([opened])[0], self)
         return self.negotiation(negotiation_id)
 
     def negotiation(self, negotiation_id: str) -> Negotiation:
@@ -344,6 +353,25 @@ class Tracker:
                 raise
         return rules.check(events, self._declared, self._find, locate=locate)
 
+    def _require(
+        self, negotiation: str, *, party: str | None = None, clause: str | None = None
+    ) -> None:
+        """Refuse a party not registered or a clause not tabled in ``negotiation``."""
+
+        def missing() -> NotFoundError | None:
+            if party is not None and (negotiation, party) not in self._declared.parties:
+                return UnknownPartyError(party, negotiation)
+            if clause is not None and (negotiation, clause) not in self._declared.clauses:
+                return UnknownClauseError(clause, negotiation)
+            return None
+
+        if missing() is None:
+            return
+        self._refresh()  # another writer may have declared it since we looked
+        error = missing()
+        if error is not None:
+            raise error
+
     def _opened(self, negotiation_id: str) -> NegotiationOpened:
         if negotiation_id not in self._declared.negotiations:
             self._refresh()
@@ -415,13 +443,14 @@ class Negotiation:
         """The instant a valid time names: a date means the start of that day here."""
         return valid_instant(value, self.timezone, field)[0]
 
-    def end_of(self, value: When) -> datetime:
-        """The instant an ``as_of`` or ``known_at`` names: a date means the end of that day here."""
-        if isinstance(value, datetime):
-            return self.valid_time(value, "as_of")
-        if isinstance(value, date):
-            return end_of_day(value, self.timezone)
-        raise ValidationError(f"expected a date or a tz-aware datetime, got {value!r}")
+    def end_of(self, value: When, field: str = "as_of") -> datetime:
+        """The instant an ``as_of`` or ``known_at`` names: a date means the end of that day here.
+
+        Raises:
+            ValidationError: not a date, a tz-aware datetime or an ISO string
+                (the message names ``field``).
+        """
+        return end_instant(value, self.timezone, field)
 
     # -- declaring ------------------------------------------------------------
     #
@@ -439,18 +468,25 @@ class Negotiation:
     ) -> RecordedEvent:
         """Register a party (a state by its ISO code, anything else by a slug).
 
+        Registering it again with the same name, kind and aliases returns the
+        existing registration (so a notebook can be run again).
+
         Raises:
-            DuplicateError: the party is already registered.
+            DuplicateError: the party is registered with other values (the
+                message names the fields that differ).
             InvalidIdError: the id is not an ISO code or a slug.
             ValidationError: ``kind`` is not a :class:`PartyKind`.
         """
-        return self._write(
-            PartyRegistered,
-            event_id,
-            party=party_id,
-            name=name,
-            kind=parse_choice(PartyKind, kind, "kind"),
-            aliases=_strings(aliases, "aliases"),
+        return _get_or_create(
+            lambda: self._write(
+                PartyRegistered,
+                event_id,
+                party=party_id,
+                name=name,
+                kind=parse_choice(PartyKind, kind, "kind"),
+                aliases=_strings(aliases, "aliases"),
+            ),
+            self._tracker,
         )
 
     def start_membership(
@@ -505,20 +541,27 @@ class Negotiation:
     ) -> RecordedEvent:
         """Put a clause on the table; ``scale`` gives it an interval scale, not the ordinal one.
 
+        Tabling it again with the same title, valid time, topic, text and scale
+        returns the existing one (so a notebook can be run again).
+
         Raises:
-            DuplicateError: the clause is already tabled.
+            DuplicateError: the clause is tabled with other values (the message
+                names the fields that differ).
         """
         if scale is not None and not isinstance(scale, IntervalScale):
             raise ValidationError(f"scale must be an IntervalScale, got {scale!r}")
-        return self._write(
-            ClauseTabled,
-            event_id,
-            valid_at=valid_at,
-            clause=clause_id,
-            title=title,
-            topic=topic,
-            text=text,
-            scale=scale,
+        return _get_or_create(
+            lambda: self._write(
+                ClauseTabled,
+                event_id,
+                valid_at=valid_at,
+                clause=clause_id,
+                title=title,
+                topic=topic,
+                text=text,
+                scale=scale,
+            ),
+            self._tracker,
         )
 
     def amend_clause(
@@ -762,24 +805,54 @@ class Negotiation:
     def matrix(self, as_of: When, *, known_at: When | None = None) -> Matrix:
         """The party x clause matrix as of ``as_of``, as known at ``known_at`` (default: now).
 
-        A date means the end of that day in the negotiation's time zone.
+        A date means the end of that day in the negotiation's time zone. When
+        the matrix is empty because ``known_at`` precedes every record of the
+        negotiation, :attr:`Matrix.hint` says so: record times are when the
+        store learned a stance (an import's time), not when it was taken.
+
+        Raises:
+            ValidationError: ``as_of`` or ``known_at`` is not a date, a tz-aware
+                datetime or an ISO string.
         """
         as_of_instant = self.end_of(as_of)
         known, known_position = self._known(known_at)
         entries = self._tracker.store.matrix_entries(self.id, as_of_instant, known_position)
-        return build_matrix(entries, self.id, as_of_instant, known)
+        matrix = build_matrix(entries, self.id, as_of_instant, known)
+        if known is not None and not len(matrix):
+            return attrs.evolve(matrix, hint=self._nothing_known_hint(known))
+        return matrix
 
     def history(self, party: str, clause: str, *, known_at: When | None = None) -> History:
-        """Every stance event of one cell, on both timelines, retractions included."""
+        """Every stance event of one cell, on both timelines, retractions included.
+
+        Raises:
+            UnknownPartyError, UnknownClauseError: the party is not registered
+                or the clause not tabled in this negotiation.
+        """
+        self._tracker._require(self.id, party=party, clause=clause)
         known, known_position = self._known(known_at)
         entries = self._tracker.store.cell_entries(self.id, party, clause, known_position)
         return build_history(
             entries, self.id, party, clause, known_at=known, known_position=known_position
         )
 
+    def party_history(self, party: str, *, known_at: When | None = None) -> list[History]:
+        """Every clause's history of one party: one :class:`History` per clause it spoke on.
+
+        Clauses in id order; a clause the party never took a stance on is left
+        out. :func:`negotrack.io.frames.histories_to_pandas` makes one frame of them.
+
+        Raises:
+            UnknownPartyError: the party is not registered in this negotiation.
+        """
+        self._tracker._require(self.id, party=party)
+        histories = (self.history(party, clause, known_at=known_at) for clause in self.clauses())
+        return [history for history in histories if len(history)]
+
     def diff(self, from_: When, to: When, *, known_at: When | None = None) -> Diff:
         """Who moved between two dates: the moves from ``matrix(from_)`` to ``matrix(to)``."""
-        return diff(self.matrix(from_, known_at=known_at), self.matrix(to, known_at=known_at))
+        before, after = self.end_of(from_, "from"), self.end_of(to, "to")
+        return diff(self.matrix(before, known_at=known_at), self.matrix(after, known_at=known_at))
 
     def bloc(
         self,
@@ -853,8 +926,20 @@ class Negotiation:
         """The instant ``known_at`` names and the last position recorded by then."""
         if known_at is None:
             return None, None
-        known = self.end_of(known_at)
+        known = self.end_of(known_at, "known_at")
         return known, self._tracker.store.position_known_at(known)
+
+    def _nothing_known_hint(self, known: datetime) -> str | None:
+        """Why a matrix known at ``known`` is empty, when the reason is the record times."""
+        first = next(self._tracker.store.read(negotiation=self.id), None)
+        if first is None or first.recorded_at <= known:
+            return None
+        return (
+            f"known_at {known.isoformat()} is before the first record of {self.id!r} "
+            f"({first.recorded_at.isoformat()}): record times are when the store learned "
+            "a stance (for imported data, the import), not when the party took it; "
+            "as_of chooses the date in the world"
+        )
 
     def _expect(self, versions: Mapping[str, int | None], clause: str) -> dict[str, int]:
         """Expected versions of the cells of ``clause``, by party (``None``: no expectation)."""
@@ -881,6 +966,20 @@ class Negotiation:
 
 
 _E = TypeVar("_E", bound=Event)
+
+
+def _get_or_create(declare: Callable[[], RecordedEvent], tracker: Tracker) -> RecordedEvent:
+    """Run a declaring write; the same declaration made before answers with the stored one.
+
+    The write rules tell the same declaration from a different one
+    (:attr:`DuplicateError.same_declaration`); a different one is raised.
+    """
+    try:
+        return declare()
+    except DuplicateError as exc:
+        if exc.existing is None or not exc.same_declaration:
+            raise
+        return tracker.event(exc.existing)
 
 
 @contextmanager

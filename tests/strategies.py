@@ -573,3 +573,13 @@ def matrices(draw: st.DrawFn) -> negotrack.Matrix:
         known_at=draw(st.none() | aware_datetimes),
         cells=cells,
     )
+
+
+# -- ergonomics: times written as ISO strings ------------------------------------------
+
+
+@st.composite
+def iso_times(draw: st.DrawFn) -> tuple[str, date | datetime]:
+    """A date or a tz-aware datetime, and the ISO 8601 string that writes it."""
+    value: date | datetime = draw(st.one_of(report_days, aware_datetimes))
+    return value.isoformat(), value

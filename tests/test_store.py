@@ -96,9 +96,12 @@ class TestTwoWriters:
             with pytest.raises(ConcurrencyError):
                 a.record_stance("GB", "territory", "neutral", valid_at=day(3), expected_version=1)
             a.record_stance("GB", "territory", "neutral", valid_at=day(3), expected_version=2)
-            b.register_party("DE", "Germany")
-            with pytest.raises(DuplicateError):
-                a.register_party("DE", "Germany")
+            declared = b.register_party("DE", "Germany")
+            # a's fold has not seen it: the store's check finds it, the rules say what differs.
+            with pytest.raises(DuplicateError, match="name is 'Germany', not 'Deutschland'"):
+                a.register_party("DE", "Deutschland")
+            # The same declaration again answers with b's (get-or-create).
+            assert a.register_party("DE", "Germany").position == declared.position
             assert first.verify() == second.verify() == len(list(first.events()))
 
 

@@ -111,6 +111,11 @@ class Matrix:
     as_of: datetime
     known_at: datetime | None
     cells: Mapping[tuple[str, str], Cell]
+    hint: str | None = attrs.field(default=None, eq=False)
+    """Why the matrix may be emptier than expected (``known_at`` before every record), or None.
+
+    Not part of the value: two matrices with the same cells are equal.
+    """
 
     def __getitem__(self, key: tuple[str, str]) -> Cell:
         return self.cells[key]

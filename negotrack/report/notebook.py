@@ -195,9 +195,10 @@ def _heading(matrix: Matrix, timezone: tzinfo | None = None) -> str:
 
 def matrix_repr(matrix: Matrix) -> str:
     """``<Matrix us-peace-plan-2025 as of 22 Nov 2025, known at ...: 83 cells, ...>``."""
+    note = f"; note: {matrix.hint}" if matrix.hint else ""
     return (
         f"<Matrix {_heading(matrix)}: {len(matrix)} cells, "
-        f"{len(matrix.parties)} parties x {len(matrix.clauses)} clauses>"
+        f"{len(matrix.parties)} parties x {len(matrix.clauses)} clauses{note}>"
     )
 
 
@@ -205,7 +206,8 @@ def matrix_html(matrix: Matrix) -> str:
     """The matrix as a colour-coded table with a legend; each cell's quote on hover."""
     caption = f"<p><strong>{_s(_heading(matrix))}</strong>: {len(matrix)} cells</p>"
     if not len(matrix):
-        return f"<div>{caption}<p>(no stances recorded)</p></div>"
+        note = f"<p><em>Note: {_s(matrix.hint)}</em></p>" if matrix.hint else ""
+        return f"<div>{caption}<p>(no stances recorded)</p>{note}</div>"
     return f"<div>{caption}{matrix_table(matrix)}{legend_html()}</div>"
 
 
