@@ -569,6 +569,6 @@ class TestConcurrentWriters(_Contract):
             first.record_stance("GB", "territory", "neutral", valid_at=day(3), expected_version=1)
         second.register_party("DE", "Germany")
         with pytest.raises(DuplicateError):
-            first.register_party("DE", "Germany")
+            first.register_party("DE", "Deutschland")  # the same id, declared otherwise
         first.record_stance("DE", "territory", "neutral", valid_at=day(3))
         assert tracker.verify() == len(list(other.events()))
