@@ -626,7 +626,9 @@ def registry_logs(draw: st.DrawFn) -> list[Event]:
             clause = draw(st.sampled_from(tabled))
             if draw(st.booleans()):
                 events.append(
-                    ClauseAmended(negotiation=NEGOTIATION, clause=clause, text=draw(texts), valid_at=at)
+                    ClauseAmended(
+                        negotiation=NEGOTIATION, clause=clause, text=draw(texts), valid_at=at
+                    )
                 )
             else:
                 events.append(ClauseWithdrawn(negotiation=NEGOTIATION, clause=clause, valid_at=at))

@@ -59,9 +59,7 @@ def model_clauses(events: list[Event]) -> dict[str, tuple[object, ...]]:
             heads[event.clause] = (event.title, event.topic, event.scale)
             versions[event.clause] = [("tabled", event.valid_at, event.text, event.event_id)]
         elif isinstance(event, ClauseAmended):
-            versions[event.clause].append(
-                ("amended", event.valid_at, event.text, event.event_id)
-            )
+            versions[event.clause].append(("amended", event.valid_at, event.text, event.event_id))
         elif isinstance(event, ClauseWithdrawn):
             versions[event.clause].append(("withdrawn", event.valid_at, None, event.event_id))
     return {
