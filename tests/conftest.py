@@ -21,7 +21,7 @@ from urllib.parse import quote
 
 import pytest
 import sqlalchemy as sa
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 
 import negotrack
 from negotrack.store import EventStore
@@ -40,6 +40,19 @@ settings.register_profile(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
     print_blob=True,
+)
+# Mutation testing runs each mutant's tests once, so it wants them few, repeatable and
+# not shrunk: a failure is all a mutant's verdict needs (pyproject.toml [tool.mutmut]
+# selects it; docs/testing.md says why). mutmut runs the suite more than once in one
+# process, so a test class gets new instances: harmless here, the classes hold no state.
+settings.register_profile(
+    "mutation",
+    max_examples=15,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    phases=[Phase.explicit, Phase.generate],
+    suppress_health_check=[HealthCheck.differing_executors, HealthCheck.too_slow],
 )
 settings.load_profile(os.environ.get("NEGOTRACK_HYPOTHESIS_PROFILE", "dev"))
 

@@ -583,3 +583,72 @@ def iso_times(draw: st.DrawFn) -> tuple[str, date | datetime]:
     """A date or a tz-aware datetime, and the ISO 8601 string that writes it."""
     value: date | datetime = draw(st.one_of(report_days, aware_datetimes))
     return value.isoformat(), value
+
+
+# -- the registry: parties, memberships, clauses ----------------------------------
+
+
+@st.composite
+def registry_logs(draw: st.DrawFn) -> list[Event]:
+    """Declarations a negotiation's log can hold, in recording order, out of valid-time order.
+
+    Parties are registered and clauses tabled once; a membership is started,
+    ended, started again (at most one open per member and group at a time); an
+    end may name a membership that is not open, which closes nothing.
+    """
+    registered = draw(st.lists(st.sampled_from(PARTIES), min_size=1, unique=True))
+    events: list[Event] = [
+        PartyRegistered(
+            negotiation=NEGOTIATION,
+            party=party,
+            name=draw(texts),
+            kind=draw(st.sampled_from(list(PartyKind))),
+            aliases=tuple(draw(st.lists(texts, max_size=2))),
+        )
+        for party in registered
+    ]
+    tabled = draw(st.lists(st.sampled_from(CLAUSES), unique=True))
+    events += [
+        ClauseTabled(
+            negotiation=NEGOTIATION,
+            clause=clause,
+            title=draw(texts),
+            topic=draw(st.none() | texts),
+            text=draw(st.none() | texts),
+            valid_at=day(draw(days)),
+        )
+        for clause in tabled
+    ]
+    open_spans: set[tuple[str, str]] = set()
+    for _ in range(draw(st.integers(0, 12))):
+        at = day(draw(days))
+        if tabled and draw(st.booleans()):
+            clause = draw(st.sampled_from(tabled))
+            if draw(st.booleans()):
+                events.append(
+                    ClauseAmended(
+                        negotiation=NEGOTIATION, clause=clause, text=draw(texts), valid_at=at
+                    )
+                )
+            else:
+                events.append(ClauseWithdrawn(negotiation=NEGOTIATION, clause=clause, valid_at=at))
+            continue
+        member = draw(st.sampled_from(registered))
+        group = draw(st.sampled_from(registered))
+        if (member, group) in open_spans or draw(st.integers(0, 4)) == 0:
+            open_spans.discard((member, group))
+            events.append(
+                MembershipEnded(negotiation=NEGOTIATION, member=member, group=group, valid_at=at)
+            )
+        else:
+            open_spans.add((member, group))
+            events.append(
+                MembershipStarted(
+                    negotiation=NEGOTIATION,
+                    member=member,
+                    group=group,
+                    role=draw(st.sampled_from(list(Role))),
+                    valid_at=at,
+                )
+            )
+    return events

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import negotrack
-from negotrack import Ordinal, Rule
+from negotrack import IntervalScale, Ordinal, Rule
 from negotrack.projections.blocs import derive_bloc
 from negotrack.projections.matrix import Matrix
 from tests.strategies import day, open_test_negotiation, ordinals
@@ -51,10 +51,60 @@ class TestRules:
         assert mean is not None
         assert min(held) <= mean <= max(held)
 
+    @given(
+        stances=st.lists(st.none() | st.sampled_from([10, 50, 90]), min_size=1, max_size=5),
+        rule=st.sampled_from(list(Rule)),
+    )
+    def test_interval_clause_equals_the_model(self, stances: list[int | None], rule: Rule) -> None:
+        """On an interval scale each rule gives the number its definition gives; an outsider's clause is not the bloc's."""
+        with negotrack.open("sqlite://") as tracker:
+            neg = tracker.open_negotiation("blocs", title="Blocs")
+            neg.table_clause(
+                "cap",
+                "Cap",
+                valid_at=date(2025, 1, 1),
+                scale=IntervalScale(low=0, high=100),
+            )
+            neg.table_clause("territory", "Territory", valid_at=date(2025, 1, 1))
+            members = [f"m{i}" for i in range(len(stances))]
+            for party in [*members, "outsider", "bloc"]:
+                neg.register_party(party, party, "state")
+            for member, stance in zip(members, stances, strict=True):
+                if stance is not None:
+                    neg.record_stance(member, "cap", stance, valid_at=date(2025, 1, 2))
+            neg.record_stance("outsider", "territory", "oppose", valid_at=date(2025, 1, 2))
+            as_of = neg.end_of(date(2025, 1, 3))
+            row = derive_bloc(neg.matrix(as_of), "bloc", members, rule)
+        held = [s for s in stances if s is not None]
+        if not held:
+            assert row.stances == {}
+            return
+        top = max(set(held), key=held.count)
+        model = {
+            Rule.UNANIMOUS: top if held.count(top) == len(stances) else None,
+            Rule.MAJORITY: top if held.count(top) * 2 > len(stances) else None,
+            Rule.MEAN: sum(held) / len(held),
+        }[rule]
+        assert list(row.stances) == ["cap"]
+        assert row["cap"].derived == pytest.approx(model)
+        assert (row.bloc, row.rule, row.as_of, row.members) == (
+            "bloc",
+            rule,
+            as_of,
+            tuple(sorted(members)),
+        )
+        assert row["cap"].clause == "cap"
+        assert sorted(row["cap"].members) == sorted(
+            m for m, s in zip(members, stances, strict=True) if s is not None
+        )
+
     def test_unknown_rule(self) -> None:
         """A rule negotrack does not know is named in the error."""
         matrix, members = _members_matrix([Ordinal.SUPPORT])
-        with pytest.raises(negotrack.ValidationError, match="plurality"):
+        with pytest.raises(
+            negotrack.ValidationError,
+            match="unknown bloc rule 'plurality': expected one of unanimous, majority, mean",
+        ):
             derive_bloc(matrix, "bloc", members, "plurality")
 
 

@@ -375,3 +375,4 @@ class TestChangeFeed:
         (change,) = neg.follow_changes(after=start, timeout=0)
         assert [(c.party, c.kind) for c in change] == [("FR", "new"), ("GB", "new")]
         assert change.cause.position == start + 1
+        assert change.negotiation == NEGOTIATION

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
+import attrs
 import pytest
 
 import negotrack
@@ -238,6 +239,98 @@ class TestAsking:
         with pytest.raises(KeyError):
             matrix["FR", "territory"]
         assert "GB" in matrix.to_table()
+
+
+GB_OPPOSES = negotrack.Cell(
+    party="GB",
+    clause="territory",
+    stance=Ordinal.OPPOSE,
+    valid_at=datetime(2025, 11, 21, tzinfo=UTC),
+    precision=negotrack.Precision.DAY,
+    recorded_at=datetime(2025, 11, 22, 9, tzinfo=UTC),
+    event_id="e1",
+    position=1,
+    evidence=(Evidence(source=RFE, quote="q", stated=False),),
+    salience=0.5,
+    confidence=0.8,
+    conditions="if the line holds",
+    speaker="the PM",
+)
+
+
+class TestRecordsAndTables:
+    """The JSON-ready records and the plain-text grid, written out in full."""
+
+    def test_cell_record(self) -> None:
+        """Every field of a cell, times in ISO 8601, the stance and precision as words."""
+        assert GB_OPPOSES.to_record() == {
+            "party": "GB",
+            "clause": "territory",
+            "stance": "oppose",
+            "valid_at": "2025-11-21T00:00:00+00:00",
+            "precision": "day",
+            "recorded_at": "2025-11-22T09:00:00+00:00",
+            "event_id": "e1",
+            "salience": 0.5,
+            "confidence": 0.8,
+            "conditions": "if the line holds",
+            "speaker": "the PM",
+            "signatories": [],
+            "evidence": [{"source": "RFE/RL, 2025-11-22", "quote": "q", "stated": False}],
+        }
+
+    def test_history_entry_record(self) -> None:
+        """Every field of a history entry, its retraction included."""
+        entry = negotrack.HistoryEntry(
+            kind="stance",
+            stance=Ordinal.OPPOSE,
+            valid_at=datetime(2025, 11, 21, tzinfo=UTC),
+            precision=negotrack.Precision.DAY,
+            recorded_at=datetime(2025, 11, 22, 9, tzinfo=UTC),
+            event_id="e1",
+            position=1,
+            evidence=(Evidence(source=RFE, quote="q", stated=True),),
+            retracted_at=datetime(2025, 11, 23, 8, tzinfo=UTC),
+            retraction_reason="misquote",
+            replaced_by="e2",
+        )
+        assert entry.to_record() == {
+            "kind": "stance",
+            "stance": "oppose",
+            "valid_at": "2025-11-21T00:00:00+00:00",
+            "recorded_at": "2025-11-22T09:00:00+00:00",
+            "event_id": "e1",
+            "retracted_at": "2025-11-23T08:00:00+00:00",
+            "retraction_reason": "misquote",
+            "replaced_by": "e2",
+            "evidence": [{"source": "RFE/RL, 2025-11-22", "quote": "q", "stated": True}],
+        }
+        withdrawal = attrs.evolve(entry, kind="withdrawal", stance=None, retracted_at=None)
+        assert (withdrawal.to_record()["stance"], withdrawal.to_record()["retracted_at"]) == (
+            None,
+            None,
+        )
+
+    def test_table(self) -> None:
+        """Parties down, numbered clauses across, a mark per cell and a dot for an empty one."""
+        cap = attrs.evolve(GB_OPPOSES, party="FR", clause="military-cap", stance=40.0)
+        matrix = negotrack.Matrix(
+            negotiation=NEGOTIATION,
+            as_of=day(2),
+            known_at=None,
+            cells={("GB", "territory"): GB_OPPOSES, ("FR", "military-cap"): cap},
+        )
+        assert matrix.to_table() == (
+            "        1   2\n"
+            "FR     40   .\n"
+            "GB      .  --\n"
+            "\n"
+            "  1 military-cap\n"
+            "  2 territory"
+        )
+        assert matrix.to_table(parties=["ukraine", "GB"], clauses=["territory"]) == (
+            "          1\nukraine   .\nGB       --\n\n  1 territory"
+        )
 
 
 class TestBadInput:

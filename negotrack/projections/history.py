@@ -205,12 +205,9 @@ def project_history(
     """The reference fold of a cell's history over the log."""
     entries: list[CellEntry] = []
     retractions: dict[str, RecordedEvent] = {}
-    known_position = None if known_at is None else 0
     for record in records:
-        if known_at is not None:
-            if to_micros(record.recorded_at) > to_micros(known_at):
-                break
-            known_position = record.position
+        if known_at is not None and to_micros(record.recorded_at) > to_micros(known_at):
+            break  # the log is in record order: nothing later is known at known_at
         event = record.event
         if event.negotiation != negotiation:
             continue
@@ -231,5 +228,4 @@ def project_history(
         party,
         clause,
         known_at=known_at,
-        known_position=known_position,
     )
