@@ -90,13 +90,13 @@ When = date | datetime | str
 as an ISO 8601 string (``"2025-11-22"``, ``"2025-11-22T18:00:00+01:00"``)."""
 
 
-def _sql_store(url: str, create: bool) -> EventStore:
+def _sql_store(url: str, create: bool, upgrade: bool) -> EventStore:
     from negotrack.store.sql import SqlEventStore  # noqa: PLC0415 - SQLAlchemy only when asked for
 
-    return SqlEventStore(url, create=create)
+    return SqlEventStore(url, create=create, upgrade=upgrade)
 
 
-def _memory_store(url: str, create: bool) -> EventStore:
+def _memory_store(url: str, create: bool, upgrade: bool) -> EventStore:
     from negotrack.store.memory import MemoryEventStore  # noqa: PLC0415
 
     if url.partition("://")[2]:
@@ -106,7 +106,7 @@ def _memory_store(url: str, create: bool) -> EventStore:
     return MemoryEventStore()
 
 
-_BACKENDS: dict[str, Callable[[str, bool], EventStore]] = {
+_BACKENDS: dict[str, Callable[[str, bool, bool], EventStore]] = {
     "memory": _memory_store,
     "postgresql": _sql_store,
     "sqlite": _sql_store,
@@ -114,7 +114,7 @@ _BACKENDS: dict[str, Callable[[str, bool], EventStore]] = {
 """The URL scheme (before any ``+driver``) -> the factory of its store."""
 
 
-def open(url: str | None = None, *, create: bool = True) -> Tracker:
+def open(url: str | None = None, *, create: bool = True, upgrade: bool = False) -> Tracker:
     """Open the tracker on a database URL (default: ``$NEGOTRACK_DB``, else ``sqlite:///negotiations.db``).
 
     The URL's scheme picks the backend.
@@ -124,12 +124,22 @@ def open(url: str | None = None, *, create: bool = True) -> Tracker:
             ``postgresql+psycopg://user@host/db``, or ``memory://`` (a
             pure-Python log that lives as long as the tracker); ``None``
             reads the ``NEGOTRACK_DB`` environment variable, as the command does.
-        create: create the tables when they are missing.
+        create: make a new store when the database has none (the default).
+            With ``False`` nothing is created: a database without a store, or
+            a SQLite file that does not exist, is refused (read-only callers
+            want to hear about a typo, not get an empty store).
+        upgrade: bring a store made by an older negotrack to the newest
+            schema (``negotrack db upgrade`` does the same from a shell).
+            Opening a store that is up to date runs no DDL and takes no lock
+            beyond reading, so a read-only role or file can open it.
 
     Raises:
         MissingDependencyError: PostgreSQL without the ``postgres`` extra.
-        StoreError: an unknown scheme, or the database holds another schema version.
-        DatabaseError: the database cannot be opened.
+        SchemaBehindError: the store is behind and ``upgrade`` is not set.
+        StoreError: an unknown scheme, no store and ``create`` not set, or a
+            store migrated by a newer negotrack.
+        DatabaseError: the database cannot be opened (a missing SQLite file
+            without ``create`` is :class:`DatabaseUnavailableError`).
     """
     url = url or os.environ.get("NEGOTRACK_DB") or DEFAULT_URL
     scheme = url.partition(":")[0].partition("+")[0]
@@ -138,7 +148,7 @@ def open(url: str | None = None, *, create: bool = True) -> Tracker:
     except KeyError:
         known = ", ".join(f"{name}://" for name in sorted(_BACKENDS))
         raise StoreError(f"unsupported store URL {url!r}: use one of {known}") from None
-    return Tracker(backend(url, create))
+    return Tracker(backend(url, create, upgrade))
 
 
 def _evidence(value: Evidence | Iterable[Evidence] | None) -> tuple[Evidence, ...]:

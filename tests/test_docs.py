@@ -111,7 +111,6 @@ def test_alerts_example_posts_to_a_webhook(tmp_path: Path) -> None:
     from http.server import BaseHTTPRequestHandler, HTTPServer
 
     import negotrack
-    from negotrack.store import migrations
 
     received: list[dict[str, object]] = []
 
@@ -129,7 +128,6 @@ def test_alerts_example_posts_to_a_webhook(tmp_path: Path) -> None:
     alerts = _example("alerts/alerts.py")
     url = f"sqlite:///{tmp_path / 'alerts.db'}"
     with negotrack.open(url) as tracker:
-        migrations.upgrade(tracker.store.engine)
         plan = tracker.open_negotiation("talks", title="Talks")
         plan.register_party("GB", "United Kingdom")
         plan.table_clause("military-cap", "Cap", valid_at=date(2025, 11, 20))

@@ -20,6 +20,7 @@ from negotrack import StaleCheckpointError, StanceRecorded, StanceRetracted, Sto
 from negotrack.follow import follow_changes
 from negotrack.projections.matrix import project_matrix
 from negotrack.store import migrations
+from negotrack.store.checkpoints import Checkpoint
 from negotrack.store.sql.engine import make_engine
 from tests.conftest import Backend
 from tests.strategies import (
@@ -34,23 +35,13 @@ from tests.strategies import (
 END_OF_TIME = datetime(9999, 1, 1, tzinfo=UTC)
 
 
-def _upgraded(url: str) -> str:
-    """The store at ``url``, brought to the newest schema (checkpoints and views)."""
-    engine = make_engine(url)
-    try:
-        migrations.upgrade(engine)
-    finally:
-        engine.dispose()
-    return url
-
-
 @pytest.fixture
 def shared_url(backend: Backend) -> str:
     """A file (or server) store at the newest schema, with the test negotiation declared."""
     url = backend.url()
     with negotrack.open(url) as tracker:
         open_test_negotiation(tracker)
-    return _upgraded(url)
+    return url
 
 
 def _record_later(url: str, count: int, delay: float) -> threading.Thread:
@@ -284,11 +275,11 @@ class TestCheckpoint:
 
     def test_a_store_before_the_migration_names_the_command(self, backend: Backend) -> None:
         """On a store without the checkpoints table the error says to run `negotrack db upgrade`."""
-        with (
-            negotrack.open(backend.url()) as tracker,
-            pytest.raises(StoreError, match="db upgrade"),
-        ):
-            tracker.checkpoint("alerts").position()
+        engine = make_engine(backend.url())
+        migrations.upgrade(engine, migrations.BASELINE)
+        with pytest.raises(StoreError, match="db upgrade"):
+            Checkpoint(engine, "alerts").position()
+        engine.dispose()
 
 
 def _expected_changes(records: list[negotrack.RecordedEvent]) -> list[tuple[object, ...]]:

@@ -7,6 +7,7 @@ import json
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -16,7 +17,6 @@ import negotrack
 from negotrack import SchemaBehindError, StoreError
 from negotrack.cli import main
 from negotrack.store import migrations
-from negotrack.store.checkpoints import follower_checkpoints
 from negotrack.store.migrations import State
 from negotrack.store.schema import metadata
 from negotrack.store.sql.engine import make_engine
@@ -24,12 +24,18 @@ from tests.conftest import Backend
 from tests.strategies import NEGOTIATION, build_log, command_lists, day, open_test_negotiation
 
 
-def _head_metadata() -> sa.MetaData:
-    """Every table the code reads and writes at the newest revision."""
-    head = sa.MetaData()
-    for table in [*metadata.tables.values(), follower_checkpoints]:
-        table.to_metadata(head)
-    return head
+def _as_before_migrations(url: str) -> None:
+    """Turn the store at ``url`` into one as negotrack made them before migrations.
+
+    Its schema is taken back to the baseline and the version table dropped:
+    what is left is exactly the baseline's tables, with the log as written
+    (no later revision touches the log's own tables).
+    """
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        command.downgrade(migrations._config(conn), migrations.BASELINE)
+        conn.execute(sa.text(f"DROP TABLE {migrations.VERSION_TABLE}"))
+    engine.dispose()
 
 
 class TestRevisions:
@@ -56,7 +62,7 @@ class TestUpgrade:
             context = MigrationContext.configure(
                 conn, opts={"version_table": migrations.VERSION_TABLE}
             )
-            assert compare_metadata(context, _head_metadata()) == []
+            assert compare_metadata(context, metadata) == []
         assert migrations.current(engine) == (State.CURRENT, migrations.HEAD)
         engine.dispose()
 
@@ -74,6 +80,7 @@ class TestUpgrade:
             build_log(neg, cmds)  # type: ignore[arg-type]
             before = list(tracker.events())
             matrices = [neg.matrix(day(n)) for n in (0, 4, 11)]
+        _as_before_migrations(url)
         engine = make_engine(url)
         assert migrations.current(engine) == (State.BEHIND, None)
         migrations.upgrade(engine)
@@ -110,6 +117,7 @@ class TestState:
         """A store from before migrations is refused with an error that names `negotrack db upgrade`."""
         url = backend.url()
         negotrack.open(url).close()
+        _as_before_migrations(url)
         engine = make_engine(url)
         with (
             engine.connect() as conn,
@@ -137,6 +145,64 @@ class TestState:
         migrations.upgrade(engine)
         with engine.connect() as conn:
             migrations.require_current(conn, "here")
+        engine.dispose()
+
+
+class TestOpening:
+    """negotrack.open() against a store that is behind, ahead or missing."""
+
+    def test_a_new_store_is_made_at_the_head(self, backend: Backend) -> None:
+        """Opening an empty database makes the store at the newest revision (checkpoints and views included)."""
+        url = backend.url()
+        negotrack.open(url).close()
+        engine = make_engine(url)
+        assert migrations.current(engine) == (State.CURRENT, migrations.HEAD)
+        engine.dispose()
+
+    def test_a_store_behind_is_refused_or_upgraded(self, backend: Backend) -> None:
+        """A store from before migrations is refused naming the command, and opened with upgrade=True."""
+        url = backend.url()
+        with negotrack.open(url) as tracker:
+            open_test_negotiation(tracker)
+            before = list(tracker.events())
+        _as_before_migrations(url)
+        with pytest.raises(SchemaBehindError, match=r"before migrations.*negotrack db upgrade --db "):
+            negotrack.open(url)
+        with negotrack.open(url, upgrade=True) as tracker:
+            assert list(tracker.events()) == before
+        engine = make_engine(url)
+        assert migrations.current(engine) == (State.CURRENT, migrations.HEAD)
+        engine.dispose()
+
+    def test_a_store_at_an_older_revision_is_behind(self, backend: Backend) -> None:
+        """A store stamped at the baseline is behind, and says which revision it holds."""
+        url = backend.url()
+        engine = make_engine(url)
+        migrations.upgrade(engine, migrations.BASELINE)
+        engine.dispose()
+        with pytest.raises(SchemaBehindError, match=f"schema {migrations.BASELINE}"):
+            negotrack.open(url, create=False)
+
+    def test_a_store_ahead_is_refused(self, backend: Backend) -> None:
+        """A store a newer negotrack migrated is refused, even with upgrade=True."""
+        url = backend.url()
+        negotrack.open(url).close()
+        engine = make_engine(url)
+        with engine.begin() as conn:
+            conn.execute(sa.text(f"UPDATE {migrations.VERSION_TABLE} SET version_num = '9999'"))
+        engine.dispose()
+        with pytest.raises(StoreError, match="upgrade negotrack"):
+            negotrack.open(url, upgrade=True)
+
+    def test_no_store_without_create(self, backend: Backend) -> None:
+        """create=False on a database without a store refuses, and creates nothing."""
+        url = backend.url()
+        engine = make_engine(url)
+        with engine.connect():  # an empty database (on SQLite: an empty file)
+            pass
+        with pytest.raises(StoreError, match="has no negotrack store"):
+            negotrack.open(url, create=False)
+        assert migrations.current(engine) == (State.EMPTY, None)
         engine.dispose()
 
 

@@ -16,8 +16,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import negotrack
-from negotrack.store import migrations
-from negotrack.store.sql.engine import make_engine
 from tests.conftest import Backend
 from tests.strategies import (
     NEGOTIATION,
@@ -55,9 +53,6 @@ def _build(backend: Backend, cmds: list[object]) -> tuple[str, list[negotrack.Re
     with negotrack.open(url) as tracker:
         build_log(open_test_negotiation(tracker), cmds)  # type: ignore[arg-type]
         records = list(tracker.events())
-    engine = make_engine(url)
-    migrations.upgrade(engine)
-    engine.dispose()
     return url, records
 
 
@@ -157,9 +152,6 @@ class TestPlainClients:
         with negotrack.open(url) as tracker:
             neg = open_test_negotiation(tracker)
             neg.record_stance("GB", "territory", "oppose", valid_at=day(1))
-        engine = make_engine(url)
-        migrations.upgrade(engine)
-        engine.dispose()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)  # Datasette's own imports
             from datasette.app import Datasette

@@ -16,36 +16,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import (
-    BigInteger,
-    Column,
-    Connection,
-    Engine,
-    MetaData,
-    String,
-    Table,
-    insert,
-    inspect,
-    select,
-    update,
-)
+from sqlalchemy import Connection, Engine, insert, inspect, select, update
 from sqlalchemy.exc import IntegrityError
 
 from negotrack.errors import StaleCheckpointError, StoreError, ValidationError
+from negotrack.store.schema import follower_checkpoints
 
 __all__ = ["Checkpoint", "follower_checkpoints"]
-
-_metadata = MetaData()
-
-follower_checkpoints = Table(
-    # Not "checkpoints": that word names the materialised matrices of the design.
-    "follower_checkpoints",
-    _metadata,
-    Column("name", String(200), primary_key=True),
-    Column("position", BigInteger, nullable=False),
-)
-"""One row per follower: the position of the last event it finished (created by a migration)."""
-
 
 class Checkpoint:
     """The checkpoint called ``name`` in the database of ``engine``.

@@ -7,6 +7,10 @@ rows and never parses JSON.  All four refuse UPDATE and DELETE.
 
 Times are integer microseconds since the epoch (UTC): exact, comparable and
 the same on every backend.
+
+These definitions are what the code reads and writes; the database gets them
+through the migrations in :mod:`negotrack.store.migrations` (a test holds the
+two equal), so a change here needs a new migration.
 """
 
 from __future__ import annotations
@@ -26,18 +30,15 @@ from sqlalchemy import (
 )
 
 __all__ = [
-    "SCHEMA_VERSION",
     "append_only_ddl",
     "cell_entries",
     "cells",
     "events",
+    "follower_checkpoints",
     "metadata",
     "retractions",
     "store_info",
 ]
-
-SCHEMA_VERSION = 1
-"""Bumped by every change to the tables below; checked when a store is opened."""
 
 metadata = MetaData()
 
@@ -99,11 +100,24 @@ retractions = Table(
 )
 
 store_info = Table(
+    # The baseline's marker (key "schema", value "1"): a store without the
+    # migrations' version table but with this one was made before migrations.
     "negotrack_store",
     metadata,
     Column("key", String(64), primary_key=True),
     Column("value", String(200), nullable=False),
 )
+
+follower_checkpoints = Table(
+    # Not "checkpoints": that word names the materialised matrices of the design.
+    "follower_checkpoints",
+    metadata,
+    Column("name", String(200), primary_key=True),
+    Column("position", BigInteger, nullable=False),
+)
+"""One row per follower: the position of the last event it finished.
+
+See :mod:`negotrack.store.checkpoints`."""
 
 _APPEND_ONLY = ("events", "cells", "cell_entries", "retractions")
 

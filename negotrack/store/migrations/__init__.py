@@ -22,6 +22,7 @@ import attrs
 from sqlalchemy import Connection, Engine, inspect, text
 
 from negotrack.errors import SchemaBehindError, StoreError
+from negotrack.store.sql.engine import use_wal
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -35,6 +36,7 @@ __all__ = [
     "State",
     "current",
     "history",
+    "refuse_unless_current",
     "require_current",
     "state",
     "upgrade",
@@ -93,7 +95,16 @@ def require_current(conn: Connection, where: str) -> None:
         SchemaBehindError: it is empty or behind (the message names the command).
         StoreError: it was migrated by a newer negotrack.
     """
-    found, revision = state(conn)
+    refuse_unless_current(*state(conn), where)
+
+
+def refuse_unless_current(found: State, revision: str | None, where: str) -> None:
+    """Raise the error for a database found in ``found`` at ``revision``, unless it is current.
+
+    Raises:
+        SchemaBehindError: it is empty or behind (the message names the command).
+        StoreError: it was migrated by a newer negotrack.
+    """
     if found is State.AHEAD:
         raise StoreError(
             f"the store at {where} is at schema revision {revision}, which this negotrack "
@@ -117,8 +128,18 @@ def _config(conn: Connection | None = None) -> Config:
 
 @contextmanager
 def _migrating(engine: Engine) -> Iterator[Connection]:
-    """One transaction for the whole upgrade; on SQLite it holds the write lock from the start."""
+    """One transaction for the whole upgrade, alone: two first opens of a new store wait in turn.
+
+    On SQLite it holds the write lock from the start (BEGIN IMMEDIATE); on
+    PostgreSQL an advisory lock per schema, so that the second upgrade reads
+    the state the first one committed instead of creating the same tables.
+    """
+    use_wal(engine)
     with engine.connect().execution_options(negotrack_write=True) as conn, conn.begin():
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql(
+                "SELECT pg_advisory_xact_lock(hashtext('negotrack-migrate:' || current_schema()))"
+            )
         yield conn
 
 

@@ -9,7 +9,7 @@ from sqlalchemy.pool import StaticPool
 
 from negotrack.errors import MissingDependencyError, StoreError
 
-__all__ = ["in_memory", "make_engine"]
+__all__ = ["in_memory", "make_engine", "use_wal"]
 
 
 def in_memory(engine: Engine) -> bool:
@@ -47,10 +47,11 @@ def make_engine(url: str) -> Engine:
     def _configure(dbapi_connection: Any, _: Any) -> None:
         # Let SQLAlchemy, not the driver, emit BEGIN, so that writers can ask
         # for BEGIN IMMEDIATE (the write lock up front, no upgrade deadlock).
+        # WAL is a property of the file, set once when the store is made
+        # (use_wal); asking for it on every connection took a lock that
+        # concurrent first opens of a new file could not get.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        if not memory:
-            cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
@@ -60,3 +61,20 @@ def make_engine(url: str) -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
     return engine
+
+
+def use_wal(engine: Engine) -> None:
+    """Put a SQLite file in WAL mode (readers never wait for the writer); once, when it is made.
+
+    The mode is kept in the file.  Changing it needs the file to itself, so
+    this runs outside any transaction, before the schema is created, and
+    waits its turn (the busy timeout) behind another process doing the same.
+    A file already in WAL mode is left as it is.
+    """
+    if engine.dialect.name != "sqlite" or in_memory(engine):
+        return
+    with engine.connect() as conn:
+        driver = conn.connection.dbapi_connection
+        assert driver is not None
+        if driver.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            driver.execute("PRAGMA journal_mode=WAL")

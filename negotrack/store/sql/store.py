@@ -7,16 +7,21 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
+from pathlib import Path
 
-from sqlalchemy import Connection, Engine, insert, inspect, select
+from sqlalchemy import Connection, Engine
 
 from negotrack import codec
 from negotrack._time import to_micros
-from negotrack.errors import ConflictError, StoreError, UnknownEventError
+from negotrack.errors import (
+    ConflictError,
+    DatabaseUnavailableError,
+    StoreError,
+    UnknownEventError,
+)
 from negotrack.events import Event
-from negotrack.store import CellEntry, CellKey, RecordedEvent
+from negotrack.store import CellEntry, CellKey, RecordedEvent, migrations
 from negotrack.store.integrity import verify_log
-from negotrack.store.schema import SCHEMA_VERSION, append_only_ddl, metadata, store_info
 from negotrack.store.sql import queries
 from negotrack.store.sql.boundary import mapped_errors
 from negotrack.store.sql.caches import DecodedEvents, Versions
@@ -26,6 +31,19 @@ from negotrack.store.sql.write import Append, write_transaction
 from negotrack.store.wakeup import notify_appended
 
 __all__ = ["SqlEventStore"]
+
+
+def _missing_file(engine: Engine) -> str | None:
+    """The path of a SQLite file the engine names that does not exist yet (else ``None``).
+
+    SQLite creates a missing file on connecting; a caller who only reads
+    must hear about the typo instead.
+    """
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or in_memory(engine) or not database:
+        return None
+    path = database.removeprefix("file:") if engine.url.query.get("uri") else database
+    return None if Path(path).exists() else path
 
 
 class SqlEventStore:
@@ -38,17 +56,29 @@ class SqlEventStore:
     Args:
         url: a database URL (``sqlite:///negotiations.db``,
             ``postgresql+psycopg://user@host/db``) or an existing engine.
-        create: create the tables if they are missing (the default).
+        create: make a new store when the database has none (the default);
+            with ``False``, a database (or SQLite file) without one is refused.
+        upgrade: bring a store made by an older negotrack to the newest
+            schema; without it such a store is refused.
         decoded_cache: how many decoded events to keep for reads (0: none).
 
     Raises:
         MissingDependencyError: the URL needs a driver that is not installed.
-        StoreError: the database holds a negotrack schema of another version.
-        DatabaseError: the database cannot be opened.
+        SchemaBehindError: the store is behind and ``upgrade`` is not set
+            (the message names ``negotrack db upgrade``).
+        StoreError: the database has no store and ``create`` is not set, or a
+            newer negotrack migrated it.
+        DatabaseUnavailableError: the database cannot be opened, or the
+            SQLite file does not exist and ``create`` is not set.
     """
 
     def __init__(
-        self, url: str | Engine, *, create: bool = True, decoded_cache: int = 20_000
+        self,
+        url: str | Engine,
+        *,
+        create: bool = True,
+        upgrade: bool = False,
+        decoded_cache: int = 20_000,
     ) -> None:
         self.engine = url if isinstance(url, Engine) else make_engine(url)
         self.dialect = self.engine.dialect.name
@@ -60,9 +90,7 @@ class SqlEventStore:
         # thread would run its statements inside the first one's transaction.
         self._owner = threading.get_ident() if in_memory(self.engine) else None
         try:
-            if create:
-                self._create_schema()
-            self._check_schema()
+            self._open_schema(create=create, upgrade=upgrade)
         except BaseException:
             if not isinstance(url, Engine):  # ours to dispose of; a caller's engine is theirs
                 self.engine.dispose()
@@ -89,30 +117,31 @@ class SqlEventStore:
 
     # -- schema ---------------------------------------------------------------
 
-    def _create_schema(self) -> None:
-        with self._writing() as conn:
-            metadata.create_all(conn, checkfirst=True)
-            for statement in append_only_ddl(self.dialect):
-                conn.exec_driver_sql(statement)
-            if (
-                conn.execute(select(store_info.c.value).where(store_info.c.key == "schema")).first()
-                is None
-            ):
-                conn.execute(insert(store_info).values(key="schema", value=str(SCHEMA_VERSION)))
+    def _open_schema(self, *, create: bool, upgrade: bool) -> None:
+        """Check where the schema stands, by reading only; migrate only a new store or on request.
 
-    def _check_schema(self) -> None:
-        with self._connection() as conn:
-            found = None
-            if inspect(conn).has_table(store_info.name):
-                found = conn.execute(
-                    select(store_info.c.value).where(store_info.c.key == "schema")
-                ).scalar_one_or_none()
-        if found is None:
-            raise StoreError("the database has no negotrack schema; open it with create=True")
-        if int(found) != SCHEMA_VERSION:
-            raise StoreError(
-                f"the database holds negotrack schema {found}, this version needs {SCHEMA_VERSION}"
+        Opening an up-to-date store runs no DDL and takes no lock beyond
+        reading, so it never waits behind another client's transaction, and a
+        read-only role or file can open it.
+        """
+        missing = _missing_file(self.engine)
+        if missing is not None and not create:
+            raise DatabaseUnavailableError(
+                self._where, f"there is no store there: the file {missing} does not exist"
             )
+        with self._connection() as conn:
+            found, revision = migrations.state(conn)
+        new, behind = migrations.State.EMPTY, migrations.State.BEHIND
+        if (found is new and create) or (found is behind and upgrade):
+            with mapped_errors(self._where):
+                migrations.upgrade(self.engine)
+            return
+        if found is migrations.State.EMPTY:
+            raise StoreError(
+                f"the database at {self._where} has no negotrack store: "
+                "open it with create=True, or run `negotrack db upgrade`"
+            )
+        migrations.refuse_unless_current(found, revision, self._where)
 
     # -- writing --------------------------------------------------------------
 
