@@ -321,7 +321,7 @@ class TestReadOnly:
         typo = tmp_path / "typo.db"
         status, _ = run(*argv, "--db", f"sqlite:///{typo}")
         assert status == 1
-        assert "no store at" in capsys.readouterr().err
+        assert f"the file {typo} does not exist" in capsys.readouterr().err
         assert not typo.exists()
 
     def test_verify_an_unknown_negotiation(

@@ -16,11 +16,9 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TextIO
 
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 
 __all__ = ["main"]
 
@@ -31,26 +29,6 @@ def _store_url(given: str | None) -> str:
     from negotrack.tracker import DEFAULT_URL  # noqa: PLC0415
 
     return given or os.environ.get("NEGOTRACK_DB") or DEFAULT_URL
-
-
-def _refuse_missing_file(url: str) -> None:
-    """A command that only reads must not create a SQLite file where none is (a typo)."""
-    from negotrack.errors import StoreError  # noqa: PLC0415
-
-    try:
-        parsed = make_url(url)
-    except ArgumentError:
-        return  # the store reports a URL it cannot read
-    database = parsed.database
-    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
-        return
-    if database.startswith("file:") or parsed.query.get("mode") == "memory":
-        return
-    if not Path(database).exists():
-        raise StoreError(
-            f"no store at {url}: the file {database} does not exist "
-            "(check --db, or import a dataset first)"
-        )
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
@@ -70,9 +48,14 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
 
             run_db(args, url, stream)
             return 0
+        if args.command == "copy":  # two stores, neither of them --db
+            from negotrack.io.copy import copy_log  # noqa: PLC0415
+
+            stream.write(f"copied {copy_log(args.source, args.target)} events\n")
+            return 0
+        # A reading command opens with create=False: a typo in --db is an
+        # error (the file does not exist), never a new empty store.
         reading = args.command in commands.READ_ONLY
-        if reading:
-            _refuse_missing_file(url)
         with negotrack.open(url, create=not reading) as tracker:
             commands.run(args, tracker, stream)
     except BrokenPipeError:

@@ -51,6 +51,10 @@ EXAMPLES = {
     ],
     "report": ["negotrack report --as-of 2025-11-23 --since 2025-11-21 -o briefing.html"],
     "db": ["negotrack db current", "negotrack db upgrade"],
+    "copy": [
+        "negotrack copy --from sqlite:///negotiations.db "
+        "--to postgresql+psycopg://me@localhost/talks",
+    ],
 }
 
 
@@ -210,6 +214,12 @@ def parser(default_db: str, version: str) -> argparse.ArgumentParser:
         "e.g. us-peace-plan-2025",
     )
     _format(verify, ("table", "json"))
+
+    copy = add("copy", "copy the whole log into an empty store, e.g. from SQLite to PostgreSQL")
+    copy.add_argument("--from", dest="source", required=True, metavar="URL", help="store to read")
+    copy.add_argument(
+        "--to", dest="target", required=True, metavar="URL", help="an empty (or new) store"
+    )
 
     _add_plot(add, default_db)
     report = add("report", "a self-contained HTML briefing: positions, moves, sources, receipt")

@@ -40,6 +40,7 @@ _SQLITE: tuple[tuple[str, type[DatabaseError]], ...] = (
 # PostgreSQL's SQLSTATE codes (psycopg exceptions carry them as ``sqlstate``).
 _POSTGRES: dict[str, type[DatabaseError]] = {
     "25006": DatabaseReadOnlyError,  # read_only_sql_transaction
+    "42501": DatabaseReadOnlyError,  # insufficient_privilege: a role granted reading only
     "53100": DatabaseFullError,  # disk_full
     "53200": DatabaseFullError,  # out_of_memory
     "53300": DatabaseUnavailableError,  # too_many_connections
