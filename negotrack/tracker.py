@@ -56,9 +56,9 @@ from negotrack.events import (
     StanceRecorded,
     StanceRetracted,
     StanceWithdrawn,
-    new_event_id,
 )
 from negotrack.follow import follow, follow_changes
+from negotrack.ids import readable_event_id
 from negotrack.model import (
     Clause,
     Evidence,
@@ -84,6 +84,8 @@ __all__ = ["DEFAULT_URL", "Negotiation", "Tracker", "open"]
 
 DEFAULT_URL = "sqlite:///negotiations.db"
 """The embedded default: a SQLite file in the working directory."""
+
+_PENDING = "pending"  # an event's id until its readable id is made from its content
 
 When = date | datetime | str
 """A date (day precision, in the negotiation's time zone), a tz-aware datetime, or either
@@ -217,8 +219,10 @@ class Tracker:
                 title=title,
                 timezone=timezone,
                 description=description,
-                event_id=new_event_id() if event_id is None else event_id,
+                event_id=_PENDING if event_id is None else event_id,
             )
+        if event_id is None:
+            opened = attrs.evolve(opened, event_id=readable_event_id(opened))
         _get_or_create(lambda: self.append([opened])[0], self)
         return self.negotiation(negotiation_id)
 
@@ -346,6 +350,18 @@ class Tracker:
         for event in events:
             self._declared.learn(event)
 
+    def _readable_id(self, event: Event) -> str:
+        """The readable id of a new record (:mod:`negotrack.ids`).
+
+        The same record made again after the first one was retracted is a new
+        record, not a retry: it takes the next occurrence's id.
+        """
+        self._refresh()  # learn retractions made by other writers too
+        occurrence = 1
+        while (found := readable_event_id(event, occurrence)) in self._declared.retracted:
+            occurrence += 1
+        return found
+
     def _find(self, event_id: str) -> Event | None:
         try:
             return self.store.get(event_id).event
@@ -464,8 +480,9 @@ class Negotiation:
 
     # -- declaring ------------------------------------------------------------
     #
-    # Every write method takes an optional ``event_id``: a caller that retries
-    # after a lost reply passes the same id, and the retry writes nothing new.
+    # Every write method takes an optional ``event_id``.  Without it the event
+    # gets a readable id made from its content (negotrack.ids): a retry of the
+    # same call after a lost reply makes the same id and writes nothing new.
 
     def register_party(
         self,
@@ -620,8 +637,10 @@ class Negotiation:
             evidence: what the stance rests on (source, verbatim quote, stated or inferred).
             expected_version: the cell's version the caller last read; the append
                 fails with :class:`ConcurrencyError` if the cell has moved on.
-            event_id: the event's id (default: a fresh one); a retry with the
-                same id writes nothing new.
+            event_id: the event's id (default: a readable one made from what
+                the event records, see :mod:`negotrack.ids`, so that a retry of
+                the same call writes nothing new); a retry with the same id
+                writes nothing new.
 
         Raises:
             UnknownPartyError, UnknownClauseError: the party or clause is not declared.
@@ -928,9 +947,12 @@ class Negotiation:
 
     def _event(self, event_type: type[_E], event_id: str | None, /, **fields: Any) -> _E:
         fields["negotiation"] = self.id
-        fields["event_id"] = new_event_id() if event_id is None else event_id
+        fields["event_id"] = _PENDING if event_id is None else event_id
         with _values_of(event_type.__name__):
-            return event_type(**fields)
+            event = event_type(**fields)
+        if event_id is None:
+            event = attrs.evolve(event, event_id=self._tracker._readable_id(event))
+        return event
 
     def _known(self, known_at: When | None) -> tuple[datetime | None, int | None]:
         """The instant ``known_at`` names and the last position recorded by then."""

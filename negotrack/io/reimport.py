@@ -30,12 +30,12 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable, Sequence
-from typing import Any
 
 import attrs
 
-from negotrack.codec import dumps, unstructure_event
+from negotrack.codec import dumps
 from negotrack.events import CELL_EVENTS, Event, StanceRetracted
+from negotrack.ids import event_content
 
 __all__ = ["Correction", "Refusal", "ReimportPlan", "Removal", "plan_reimport"]
 
@@ -109,15 +109,8 @@ class ReimportPlan:
         return lines or ["nothing to record: the log already holds this file"]
 
 
-def _content(event: Event) -> dict[str, Any]:
-    """What an event says, without its id: two events with equal content are one observation."""
-    payload = unstructure_event(event)
-    del payload["event_id"]
-    return {"type": type(event).__name__, **payload}
-
-
 def _changed_fields(before: Event, after: Event) -> list[str]:
-    old, new = _content(before), _content(after)
+    old, new = event_content(before), event_content(after)
     return sorted(key for key in old.keys() | new.keys() if old.get(key) != new.get(key))
 
 
@@ -203,7 +196,7 @@ def plan_reimport(
             appends.append(event)
             continue
         before = standing.live
-        if before is not None and _content(before) == _content(event):
+        if before is not None and event_content(before) == event_content(event):
             continue
         if not isinstance(event, CELL_EVENTS) or not isinstance(before, (*CELL_EVENTS, type(None))):
             what = "changed" if before is not None else "retracted"
@@ -213,7 +206,7 @@ def plan_reimport(
         # makes a new event rather than colliding with a retracted one.
         replacement = attrs.evolve(
             event,
-            event_id=f"{observation}~{_digest(standing.last_id, dumps(_content(event)))}",
+            event_id=f"{observation}~{_digest(standing.last_id, dumps(event_content(event)))}",
         )
         if before is None:  # retracted by hand since: the file brings it back
             appends.append(replacement)
