@@ -466,7 +466,12 @@ def write_own_cell(tracker: Tracker, party: str, appends: int) -> int:
         version = neg.cell_version(party, "territory")
         try:
             neg.record_stance(
-                party, "territory", "support", valid_at=day(i % 9), expected_version=version
+                party,
+                "territory",
+                "support",
+                valid_at=day(i % 9),
+                note=f"append {i}",  # each append a new record, not a retry of an earlier one
+                expected_version=version,
             )
         except ConcurrencyError:
             conflicts += 1
@@ -485,7 +490,14 @@ def race_one_cell(tracker: Tracker, appends: int) -> tuple[int, int]:
         version = neg.cell_version("GB", "military-cap")
         try:
             neg.record_stance(
-                "GB", "military-cap", "oppose", valid_at=day(i % 9), expected_version=version
+                "GB",
+                "military-cap",
+                "oppose",
+                valid_at=day(i % 9),
+                # Each append a record of its own: the same content from two
+                # writers would be one record (its readable id), not a race.
+                note=f"writer {id(tracker)}, append {i}",
+                expected_version=version,
             )
             written += 1
         except ConcurrencyError:

@@ -216,9 +216,19 @@ def parser(default_db: str, version: str) -> argparse.ArgumentParser:
     _format(verify, ("table", "json"))
 
     copy = add("copy", "copy the whole log into an empty store, e.g. from SQLite to PostgreSQL")
-    copy.add_argument("--from", dest="source", required=True, metavar="URL", help="store to read")
     copy.add_argument(
-        "--to", dest="target", required=True, metavar="URL", help="an empty (or new) store"
+        "--from",
+        dest="source",
+        required=True,
+        metavar="URL",
+        help="the store to read, e.g. sqlite:///negotiations.db",
+    )
+    copy.add_argument(
+        "--to",
+        dest="target",
+        required=True,
+        metavar="URL",
+        help="an empty (or new) store, e.g. postgresql+psycopg://me@localhost/talks",
     )
 
     _add_plot(add, default_db)
