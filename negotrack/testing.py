@@ -142,8 +142,8 @@ class TestOptimisticConcurrency(_Contract):
         """An append expecting any version but the current one, behind or ahead, writes nothing."""
         with Tracker(make_store()) as tracker:
             neg = open_test_negotiation(tracker)
-            for stance in stances:
-                neg.record_stance("GB", "territory", stance, valid_at=day(1))
+            for n, stance in enumerate(stances):  # a note of its own: each one a new record
+                neg.record_stance("GB", "territory", stance, valid_at=day(1), note=f"record {n}")
             current = neg.cell_version("GB", "territory")
             assert current == len(stances)
             stale = data.draw(st.integers(0, current + 5).filter(lambda v: v != current))
@@ -170,10 +170,15 @@ class TestOptimisticConcurrency(_Contract):
         """Writers that read a cell's version and append to it succeed, whatever other cells do."""
         with Tracker(make_store()) as tracker:
             neg = open_test_negotiation(tracker)
-            for party, clause in cells:
+            for n, (party, clause) in enumerate(cells):
                 version = neg.cell_version(party, clause)
                 neg.record_stance(
-                    party, clause, "support", valid_at=day(1), expected_version=version
+                    party,
+                    clause,
+                    "support",
+                    valid_at=day(1),
+                    note=f"record {n}",  # each one a new record, not a retry
+                    expected_version=version,
                 )
                 assert neg.cell_version(party, clause) == version + 1
 
