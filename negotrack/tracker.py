@@ -75,7 +75,8 @@ from negotrack.projections.blocs import BlocRow, Rule, derive_bloc, members_at
 from negotrack.projections.changes import Change
 from negotrack.projections.diff import Diff, diff
 from negotrack.projections.history import History, build_history
-from negotrack.projections.matrix import Matrix, build_matrix
+from negotrack.projections.claims import DEFAULT_RULE, ClaimRule
+from negotrack.projections.matrix import CLAUSE_TYPES, Matrix, build_matrix
 from negotrack.projections.registry import REGISTRY_TYPES, project_clauses, project_parties
 from negotrack.store import EventStore, RecordedEvent, cell_stream
 from negotrack.store.checkpoints import Checkpoint
@@ -831,13 +832,19 @@ class Negotiation:
 
     # -- asking ----------------------------------------------------------------
 
-    def matrix(self, as_of: When, *, known_at: When | None = None) -> Matrix:
+    def matrix(
+        self, as_of: When, *, known_at: When | None = None, rule: ClaimRule = DEFAULT_RULE
+    ) -> Matrix:
         """The party x clause matrix as of ``as_of``, as known at ``known_at`` (default: now).
 
-        A date means the end of that day in the negotiation's time zone. When
-        the matrix is empty because ``known_at`` precedes every record of the
-        negotiation, :attr:`Matrix.hint` says so: record times are when the
-        store learned a stance (an import's time), not when it was taken.
+        A date means the end of that day in the negotiation's time zone.  Each
+        cell shows what ``rule`` makes of the claims at its latest valid
+        instant (default: stated beats inferred, then higher confidence; a tie
+        left is a conflict, see docs/claims.md), and is marked stale when its
+        stance answers an older text of the clause.  When the matrix is empty
+        because ``known_at`` precedes every record of the negotiation,
+        :attr:`Matrix.hint` says so: record times are when the store learned a
+        stance (an import's time), not when it was taken.
 
         Raises:
             ValidationError: ``as_of`` or ``known_at`` is not a date, a tz-aware
@@ -845,8 +852,16 @@ class Negotiation:
         """
         as_of_instant = self.end_of(as_of)
         known, known_position = self._known(known_at)
-        entries = self._tracker.store.matrix_entries(self.id, as_of_instant, known_position)
-        matrix = build_matrix(entries, self.id, as_of_instant, known)
+        store = self._tracker.store
+        entries = store.matrix_entries(self.id, as_of_instant, known_position)
+        clause_records = [
+            r
+            for r in store.events_of_types(self.id, CLAUSE_TYPES)
+            if known_position is None or r.position <= known_position
+        ]
+        matrix = build_matrix(
+            entries, self.id, as_of_instant, known, rule=rule, clause_records=clause_records
+        )
         if known is not None and not len(matrix):
             return attrs.evolve(matrix, hint=self._nothing_known_hint(known))
         return matrix

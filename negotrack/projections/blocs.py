@@ -10,6 +10,9 @@ parties that are members at that time.  The caller names the rule:
   a stance count against every stance);
 - ``mean``: the mean of the members' stances (a number; on the ordinal scale,
   -2..+2), over the members that have one.
+
+A member whose cell is a conflict (claims the claim rule cannot choose
+between) has no stance for any of the rules.
 """
 
 from __future__ import annotations
@@ -112,7 +115,9 @@ def derive_bloc(
     stances = {}
     for clause in sorted(clauses):
         held = {p: c for p in group if (c := matrix.get(p, clause)) is not None}
-        values = [c.stance for c in held.values()]
+        # A member whose claims conflict holds no single stance: it counts as
+        # a member without one (the denominator stays the whole group).
+        values = [c.stance for c in held.values() if c.stance is not None]
         if rule is not Rule.MEAN and not all(isinstance(v, Ordinal) for v in values):
             values = [float(v) for v in values]
         stances[clause] = BlocStance(

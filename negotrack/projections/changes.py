@@ -1,8 +1,10 @@
 """What each event changes in the current matrix: the change feed's fold.
 
-The *current* matrix of a negotiation is, for each cell, its latest stance by
-valid time (ties by position) among the events known now and not retracted,
-whatever that valid time is: the matrix as of the end of time, as known now.
+The *current* matrix of a negotiation is, for each cell, what the default
+claim rule makes of its claims at their latest valid time among the events
+known now and not retracted, whatever that valid time is: the matrix as of the
+end of time, as known now.  Stale flags are not followed here (an amendment
+changes no cell of this feed).
 So a back-dated record that is not the latest of its cell changes nothing, and
 a retraction of the record a cell rests on changes it (back to the record
 before, or to empty).
@@ -15,8 +17,8 @@ from typing import Any
 
 import attrs
 
-from negotrack._time import to_micros
 from negotrack.events import CELL_EVENTS, JointStatementRecorded, StanceEvent, StanceRetracted
+from negotrack.projections.claims import claims_of, latest_resolution
 from negotrack.projections.diff import Move, same_position
 from negotrack.projections.matrix import Cell, cell_of
 from negotrack.store import CellEntry, RecordedEvent
@@ -125,8 +127,11 @@ class CurrentPositions:
         return Change(negotiation=self.negotiation, cause=record, cells=tuple(cells))
 
     def _current(self, key: tuple[str, str]) -> Cell | None:
-        live = self._live.get(key)
-        if not live:
-            return None
-        latest = max(live, key=lambda e: (to_micros(e.record.event.valid_at), e.record.position))  # type: ignore[union-attr]
-        return cell_of(latest)
+        claims = [
+            claim
+            for entry in self._live.get(key, [])
+            for claim in claims_of(entry.record)
+            if claim.party == key[0]
+        ]
+        resolution = latest_resolution(claims)
+        return None if resolution is None else cell_of(resolution)

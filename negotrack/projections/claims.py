@@ -21,12 +21,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
+from typing import Any
 
 import attrs
 
 from negotrack._time import to_micros
 from negotrack.events import (
     JointStatementRecorded,
+    Reading,
     StanceRecorded,
     StanceRetracted,
     StanceWithdrawn,
@@ -43,6 +45,7 @@ __all__ = [
     "Preference",
     "Resolution",
     "claims_of",
+    "latest_resolution",
     "project_claims_matrix",
 ]
 
@@ -71,6 +74,15 @@ class Claim:
     """All signatories when the claim comes from a joint statement, else empty."""
     speaker: str | None = None
     conditions: str | None = None
+    salience: float | None = None
+    readings: tuple[Reading, ...] = ()
+    """Other sources' readings of who signed, when the claim comes from a joint statement."""
+    answers: str | None = None
+    """The event id of the clause text the stance answers, when the stance names it.
+
+    ``None`` means the text in force at ``valid_at`` (see
+    :mod:`negotrack.projections.stale`).
+    """
 
     @property
     def label(self) -> str | float | None:
@@ -91,39 +103,41 @@ def claims_of(record: RecordedEvent) -> list[Claim]:
     stated = any(e.stated for e in event.evidence)
     if isinstance(event, StanceWithdrawn):
         parties: tuple[str, ...] = (event.party,)
-        stance, confidence, speaker, conditions = None, None, None, None
+        held: dict[str, Any] = {"stance": None, "confidence": None}
     elif isinstance(event, JointStatementRecorded):
         parties = event.signatories
-        stance, confidence, speaker, conditions = (
-            event.stance,
-            event.confidence,
-            None,
-            event.conditions,
-        )
+        held = {
+            "stance": event.stance,
+            "confidence": event.confidence,
+            "salience": event.salience,
+            "conditions": event.conditions,
+            "signatories": event.signatories,
+            "readings": event.readings,
+        }
     else:
         parties = (event.party,)
-        stance, confidence, speaker, conditions = (
-            event.stance,
-            event.confidence,
-            event.speaker,
-            event.conditions,
-        )
+        held = {
+            "stance": event.stance,
+            "confidence": event.confidence,
+            "salience": event.salience,
+            "conditions": event.conditions,
+            "speaker": event.speaker,
+        }
     return [
         Claim(
             party=party,
             clause=event.clause,
-            stance=stance,
             valid_at=event.valid_at,
             precision=event.precision,
             stated=stated,
-            confidence=confidence,
             event_id=event.event_id,
             position=record.position,
             recorded_at=record.recorded_at,
             evidence=event.evidence,
-            signatories=event.signatories if isinstance(event, JointStatementRecorded) else (),
-            speaker=speaker,
-            conditions=conditions,
+            # The clause version a stance names, once the format can say it;
+            # events without the field answer the text in force at valid_at.
+            answers=getattr(event, "answers", None),
+            **held,
         )
         for party in parties
     ]
@@ -265,11 +279,27 @@ def project_claims_matrix(
                 latest.setdefault((claim.party, claim.clause), []).append(claim)
     cells: dict[tuple[str, str], Resolution] = {}
     for key, claims in latest.items():
-        live = [claim for claim in claims if claim.event_id not in retracted]
-        if not live:
-            continue
-        last = max(to_micros(claim.valid_at) for claim in live)
-        resolution = rule.resolve(c for c in live if to_micros(c.valid_at) == last)
-        if not resolution.withdrawn:
+        resolution = latest_resolution(
+            (claim for claim in claims if claim.event_id not in retracted), rule
+        )
+        if resolution is not None:
             cells[key] = resolution
     return cells
+
+
+def latest_resolution(claims: Iterable[Claim], rule: ClaimRule = DEFAULT_RULE) -> Resolution | None:
+    """The claims of one cell at their latest valid instant, resolved by ``rule``.
+
+    ``None`` when there is no claim, or when the rule leaves only withdrawals
+    standing: the cell is empty.  Recording order plays no part: the latest
+    instant is the greatest ``valid_at``, and the rule decides among the
+    claims made at it.
+    """
+    # Instants are compared as microseconds: two datetimes sharing one ZoneInfo
+    # compare by wall clock in Python, which misorders the hour a clock repeats.
+    live = list(claims)
+    if not live:
+        return None
+    last = max(to_micros(claim.valid_at) for claim in live)
+    resolution = rule.resolve(c for c in live if to_micros(c.valid_at) == last)
+    return None if resolution.withdrawn else resolution

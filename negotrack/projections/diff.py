@@ -40,13 +40,17 @@ class Move:
         """How far the stance moved (after minus before), when both are known."""
         if self.before is None or self.after is None:
             return None
+        if self.before.stance is None or self.after.stance is None:
+            return None  # a conflict has no single stance to measure from
         return float(self.after.stance) - float(self.before.stance)
 
     def describe(self) -> str:
         """One line: ``GB on military-cap: lean_oppose -> oppose``."""
 
         def show(cell: Cell | None) -> str:
-            return "(none)" if cell is None else str(cell.label)
+            if cell is None:
+                return "(none)"
+            return "(conflict)" if cell.conflicting else str(cell.label)
 
         return f"{self.party} on {self.clause}: {show(self.before)} -> {show(self.after)}"
 
@@ -61,11 +65,23 @@ class Move:
         }
 
 
+def _shown(cell: Cell) -> frozenset[tuple[bool, object]]:
+    """The stances a cell shows: one, or those of the claims left in conflict."""
+    # The Ordinal flag keeps SUPPORT (2) apart from 2.0 on an interval scale.
+    stances = [cell.stance] if not cell.conflicting else [
+        claim.stance for claim in cell.claims if claim.event_id in cell.chosen
+    ]
+    return frozenset((isinstance(s, Ordinal), s) for s in stances)
+
+
 def same_position(a: Cell, b: Cell) -> bool:
-    """Whether two cells hold the same stance (whatever their evidence and times)."""
-    # Restating the same stance (new evidence, same point) is not a move; the
-    # Ordinal check keeps SUPPORT (2) apart from 2.0 on an interval scale.
-    return isinstance(a.stance, Ordinal) == isinstance(b.stance, Ordinal) and a.stance == b.stance
+    """Whether two cells hold the same stance (whatever their evidence and times).
+
+    Two conflicting cells hold the same position when the same stances are
+    left in conflict; a conflict and a single stance never do.
+    """
+    # Restating the same stance (new evidence, same point) is not a move.
+    return a.conflicting == b.conflicting and _shown(a) == _shown(b)
 
 
 @attrs.frozen(kw_only=True)

@@ -1,37 +1,80 @@
-"""Position matrices: party x clause cells as of a valid time, as known at a record time."""
+"""Position matrices: party x clause cells as of a valid time, as known at a record time.
+
+Each cell shows what a :class:`~negotrack.projections.claims.ClaimRule` makes
+of the claims at the cell's latest valid instant (see docs/claims.md): one
+stance, or a conflict when the rule cannot choose.  Every claim stays on the
+cell, and a cell whose stance answers an older text of its clause is marked
+stale (:mod:`negotrack.projections.stale`).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
-from negotrack._time import to_micros
-from negotrack.events import (
-    JointStatementRecorded,
-    StanceRecorded,
-    StanceRetracted,
-    StanceWithdrawn,
+from negotrack.events import ClauseAmended, ClauseTabled, ClauseWithdrawn, Reading
+from negotrack.model import ClauseVersion, Evidence, Ordinal, Precision, StanceValue, stance_label
+from negotrack.projections.claims import (
+    DEFAULT_RULE,
+    Claim,
+    ClaimRule,
+    Resolution,
+    claims_of,
+    latest_resolution,
+    project_claims_matrix,
 )
-from negotrack.model import Evidence, Ordinal, Precision, StanceValue, stance_label
+from negotrack.projections.registry import project_clauses
+from negotrack.projections.stale import is_stale
 from negotrack.store import CellEntry, RecordedEvent
 
 if TYPE_CHECKING:
     import pandas
     import pyarrow
 
-__all__ = ["Cell", "Matrix", "build_matrix", "cell_of", "project_matrix"]
+__all__ = ["CLAUSE_TYPES", "Cell", "Matrix", "build_matrix", "cell_of", "project_matrix"]
+
+
+def _evidence_record(evidence: Iterable[Evidence]) -> list[dict[str, Any]]:
+    return [{"source": e.source.cite(), "quote": e.quote, "stated": e.stated} for e in evidence]
+
+
+def _claim_record(claim: Claim, chosen: bool) -> dict[str, Any]:
+    return {
+        "event_id": claim.event_id,
+        "stance": claim.label,
+        "chosen": chosen,
+        "stated": claim.stated,
+        "valid_at": claim.valid_at.isoformat(),
+        "precision": claim.precision.value,
+        "recorded_at": claim.recorded_at.isoformat(),
+        "confidence": claim.confidence,
+        "salience": claim.salience,
+        "conditions": claim.conditions,
+        "speaker": claim.speaker,
+        "signatories": list(claim.signatories),
+        "answers": claim.answers,
+        "evidence": _evidence_record(claim.evidence),
+    }
 
 
 @attrs.frozen(kw_only=True)
 class Cell:
-    """What one party held on one clause, and the record it rests on."""
+    """What one party held on one clause, and the claims it rests on.
+
+    The record fields (``valid_at`` to ``readings``) are those of the first
+    claim the rule chose, by event id; ``claims`` holds every claim at the
+    cell's latest valid instant, and ``chosen`` the ids of those the rule
+    left standing.  When they disagree the cell is ``conflicting``: its
+    ``stance`` is ``None`` and no single position is shown.
+    """
 
     party: str
     clause: str
-    stance: StanceValue
+    stance: StanceValue | None
+    """The stance shown; ``None`` only when the cell is ``conflicting``."""
     valid_at: datetime
     precision: Precision
     recorded_at: datetime
@@ -44,18 +87,32 @@ class Cell:
     speaker: str | None = None
     signatories: tuple[str, ...] = ()
     """All signatories when the stance comes from a joint statement, else empty."""
+    readings: tuple[Reading, ...] = ()
+    """Other sources' readings of who signed the joint statement, else empty."""
+    claims: tuple[Claim, ...] = ()
+    """Every claim at the cell's latest valid instant, by event id."""
+    chosen: tuple[str, ...] = ()
+    """The event ids of the claims the rule left standing."""
+    rule: str = DEFAULT_RULE.name
+    """The claim rule that chose, in words."""
+    conflicting: bool = False
+    """The claims the rule left standing disagree: no single stance is shown."""
+    stale: bool = False
+    """The stance answers an older text of the clause than the one in force."""
 
     @property
-    def label(self) -> str | float:
-        """The stance as written: ``"lean_oppose"``, or the number on an interval scale."""
-        return stance_label(self.stance)
+    def label(self) -> str | float | None:
+        """The stance as written (``"lean_oppose"``, a number), ``None`` for a conflict."""
+        return None if self.stance is None else stance_label(self.stance)
 
     def to_record(self) -> dict[str, Any]:
-        """The cell as JSON-ready data."""
+        """The cell as JSON-ready data: every field, each claim behind it, and its flags."""
         return {
             "party": self.party,
             "clause": self.clause,
             "stance": self.label,
+            "conflicting": self.conflicting,
+            "stale": self.stale,
             "valid_at": self.valid_at.isoformat(),
             "precision": self.precision.value,
             "recorded_at": self.recorded_at.isoformat(),
@@ -65,36 +122,50 @@ class Cell:
             "conditions": self.conditions,
             "speaker": self.speaker,
             "signatories": list(self.signatories),
-            "evidence": [
-                {"source": e.source.cite(), "quote": e.quote, "stated": e.stated}
-                for e in self.evidence
+            "readings": [
+                {
+                    "signatories": list(r.signatories),
+                    "source": None if r.source is None else r.source.cite(),
+                    "note": r.note,
+                }
+                for r in self.readings
             ],
+            "evidence": _evidence_record(self.evidence),
+            "rule": self.rule,
+            "claims": [_claim_record(c, c.event_id in self.chosen) for c in self.claims],
         }
 
 
-def cell_of(entry: CellEntry) -> Cell | None:
-    """The cell an entry fills, or ``None`` when the entry is a withdrawal."""
-    event = entry.record.event
-    if isinstance(event, StanceWithdrawn):
-        return None
-    if not isinstance(event, StanceRecorded | JointStatementRecorded):
-        raise TypeError(f"{type(event).__name__} does not fill a cell")
-    joint = isinstance(event, JointStatementRecorded)
+def cell_of(resolution: Resolution, *, stale: bool = False) -> Cell:
+    """The cell a resolution shows (a withdrawn resolution leaves its cell empty: not here).
+
+    Raises:
+        ValueError: the resolution is a withdrawal.
+    """
+    if resolution.withdrawn:
+        raise ValueError("a withdrawal fills no cell")
+    shown = resolution.chosen[0]
     return Cell(
-        party=entry.party,
-        clause=event.clause,
-        stance=event.stance,
-        valid_at=event.valid_at,
-        precision=event.precision,
-        recorded_at=entry.record.recorded_at,
-        event_id=event.event_id,
-        position=entry.record.position,
-        evidence=event.evidence,
-        salience=event.salience,
-        confidence=event.confidence,
-        conditions=event.conditions,
-        speaker=None if joint else event.speaker,  # type: ignore[union-attr]
-        signatories=event.signatories if joint else (),  # type: ignore[union-attr]
+        party=shown.party,
+        clause=shown.clause,
+        stance=resolution.stance,
+        valid_at=shown.valid_at,
+        precision=shown.precision,
+        recorded_at=shown.recorded_at,
+        event_id=shown.event_id,
+        position=shown.position,
+        evidence=shown.evidence,
+        salience=shown.salience,
+        confidence=shown.confidence,
+        conditions=shown.conditions,
+        speaker=shown.speaker,
+        signatories=shown.signatories,
+        readings=shown.readings,
+        claims=resolution.claims,
+        chosen=tuple(c.event_id for c in resolution.chosen),
+        rule=resolution.rule,
+        conflicting=resolution.conflict,
+        stale=stale,
     )
 
 
@@ -207,9 +278,33 @@ _MARKS = {
 def _mark(cell: Cell | None) -> str:
     if cell is None:
         return "."
+    if cell.stance is None:
+        return "?"  # claims that disagree
     if isinstance(cell.stance, Ordinal):
         return _MARKS[cell.stance]
     return f"{cell.stance:g}"
+
+
+_CLAUSE_EVENTS = (ClauseTabled, ClauseAmended, ClauseWithdrawn)
+CLAUSE_TYPES = tuple(cls.__name__ for cls in _CLAUSE_EVENTS)
+"""The type names of the events that give a clause its text versions."""
+
+
+def _matrix(
+    resolutions: Mapping[tuple[str, str], Resolution],
+    negotiation: str,
+    as_of: datetime,
+    known_at: datetime | None,
+    clause_records: Iterable[RecordedEvent],
+) -> Matrix:
+    versions: Mapping[str, Sequence[ClauseVersion]] = {
+        clause_id: clause.versions for clause_id, clause in project_clauses(clause_records).items()
+    }
+    cells = {
+        key: cell_of(r, stale=is_stale(r.chosen, versions.get(key[1], ()), as_of))
+        for key, r in resolutions.items()
+    }
+    return Matrix(negotiation=negotiation, as_of=as_of, known_at=known_at, cells=cells)
 
 
 def build_matrix(
@@ -217,18 +312,36 @@ def build_matrix(
     negotiation: str,
     as_of: datetime,
     known_at: datetime | None = None,
+    *,
+    rule: ClaimRule = DEFAULT_RULE,
+    clause_records: Iterable[RecordedEvent] = (),
 ) -> Matrix:
-    """The matrix of the entry that decides each cell (a withdrawal leaves its cell empty).
+    """The matrix of the entries a store's as-of query returns, each cell resolved by ``rule``.
 
-    A store's as-of query picks those entries; :func:`project_matrix` picks
-    them from the log itself.
+    The store returns every entry at each cell's latest valid instant
+    (:meth:`negotrack.store.EventStore.matrix_entries`); :func:`project_matrix`
+    finds them in the log itself.
+
+    Args:
+        entries: the entries, in any order.
+        negotiation: the negotiation the matrix is of.
+        as_of: the valid time the matrix is for.
+        known_at: the record time it is as known at (``None``: now).
+        rule: the rule that picks the stance shown among simultaneous claims.
+        clause_records: the negotiation's clause events known at ``known_at``,
+            whose text versions say which cells are stale.
     """
-    cells = {}
+    claims: dict[tuple[str, str], list[Claim]] = {}
     for entry in entries:
-        cell = cell_of(entry)
-        if cell is not None:
-            cells[(cell.party, cell.clause)] = cell
-    return Matrix(negotiation=negotiation, as_of=as_of, known_at=known_at, cells=cells)
+        for claim in claims_of(entry.record):
+            if claim.party == entry.party:
+                claims.setdefault((claim.party, claim.clause), []).append(claim)
+    resolutions = {
+        key: resolution
+        for key, held in claims.items()
+        if (resolution := latest_resolution(held, rule)) is not None
+    }
+    return _matrix(resolutions, negotiation, as_of, known_at, clause_records)
 
 
 def project_matrix(
@@ -236,41 +349,24 @@ def project_matrix(
     negotiation: str,
     as_of: datetime,
     known_at: datetime | None = None,
+    rule: ClaimRule = DEFAULT_RULE,
 ) -> Matrix:
     """The reference fold: the matrix from the log itself, one event at a time.
 
-    For each cell, the latest (by valid time, then position) stance event with
-    ``valid_at <= as_of``, recorded at or before ``known_at`` and not retracted
-    by a retraction recorded at or before ``known_at``; a withdrawal empties it.
+    A view of :func:`~negotrack.projections.claims.project_claims_matrix`:
+    each cell is what ``rule`` makes of its claims at its latest valid instant,
+    marked stale from the clause versions known at ``known_at``.
     """
-    # Instants are compared as microseconds: two datetimes sharing one ZoneInfo
-    # compare by wall clock in Python, which misorders the hour a clock repeats.
-    candidates: dict[tuple[str, str], list[CellEntry]] = {}
-    retracted: set[str] = set()
-    as_of_us = to_micros(as_of)
-    known_us = None if known_at is None else to_micros(known_at)
-    for record in records:
-        if known_us is not None and to_micros(record.recorded_at) > known_us:
-            break  # the log is in record order: nothing later is known at known_at
-        event = record.event
-        if event.negotiation != negotiation:
-            continue
-        if isinstance(event, StanceRetracted):
-            retracted.add(event.retracted)
-        elif isinstance(event, StanceRecorded | StanceWithdrawn | JointStatementRecorded):
-            if to_micros(event.valid_at) > as_of_us:
-                continue
-            parties = (
-                event.signatories if isinstance(event, JointStatementRecorded) else (event.party,)
-            )
-            for party in parties:
-                key = (party, event.clause)
-                candidates.setdefault(key, []).append(CellEntry(party=party, record=record))
-    deciding = []
-    for entries in candidates.values():
-        live = [e for e in entries if e.record.event.event_id not in retracted]
-        if live:
-            deciding.append(
-                max(live, key=lambda e: (to_micros(e.record.event.valid_at), e.record.position))  # type: ignore[union-attr]
-            )
-    return build_matrix(deciding, negotiation, as_of, known_at)
+    clause_records: list[RecordedEvent] = []
+
+    def passing(log: Iterable[RecordedEvent]) -> Iterator[RecordedEvent]:
+        # One pass over the log: the clause events are kept as they go by, so
+        # a generator (tracker.events()) is read once and the fold's stop at
+        # known_at applies to them too.
+        for record in log:
+            if isinstance(record.event, _CLAUSE_EVENTS) and record.event.negotiation == negotiation:
+                clause_records.append(record)
+            yield record
+
+    resolutions = project_claims_matrix(passing(records), negotiation, as_of, known_at, rule)
+    return _matrix(resolutions, negotiation, as_of, known_at, clause_records)

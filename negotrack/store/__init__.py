@@ -234,11 +234,14 @@ class EventStore(Protocol):
     def matrix_entries(
         self, negotiation: str, as_of: datetime, known_position: int | None
     ) -> Iterator[CellEntry]:
-        """As-of query: for each cell, the entry that fills it as of ``as_of``.
+        """As-of query: for each cell, every entry at its latest valid instant as of ``as_of``.
 
         Only entries at or before ``known_position`` (``None``: all) and not
-        retracted by a retraction at or before it count.  A backend may yield
-        the withdrawal that empties a cell; the caller leaves that cell empty.
+        retracted by a retraction at or before it count.  Of those with
+        ``valid_at <= as_of``, every one made at the greatest ``valid_at`` is
+        yielded, withdrawals included (a backend may leave out a cell where
+        all of them are withdrawals): the claim rule of the caller chooses
+        among them, never the recording order.
         """
         ...
 

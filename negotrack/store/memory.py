@@ -34,12 +34,15 @@ from negotrack.errors import (
 )
 from negotrack.events import Event, StanceRecorded, StanceRetracted, StanceWithdrawn
 from negotrack.projections.history import project_history
-from negotrack.projections.matrix import project_matrix
+from negotrack.projections.claims import ClaimRule, project_claims_matrix
 from negotrack.store import CellEntry, CellKey, RecordedEvent, cells_of, stream_of
 from negotrack.store._checks import check_first_in_stream, check_ids_unique, check_retractions
 from negotrack.store.chain import GENESIS, chain, row_of
 
 __all__ = ["MemoryEventStore"]
+
+_EVERY_CLAIM = ClaimRule(())
+"""No preference: every claim stands, so none is lost before the caller's rule."""
 
 
 class MemoryEventStore:
@@ -207,10 +210,17 @@ class MemoryEventStore:
     def matrix_entries(
         self, negotiation: str, as_of: datetime, known_position: int | None
     ) -> Iterator[CellEntry]:
-        """The entry that fills each cell, from the fold :func:`project_matrix`."""
+        """Every entry at each cell's latest instant, from the fold :func:`project_claims_matrix`.
+
+        The fold runs with a rule that prefers nothing, so every claim at the
+        latest instant comes back whatever rule the caller then applies (a
+        cell where all of them are withdrawals is left out: it is empty).
+        """
         records = self._records[:known_position]
-        for cell in project_matrix(records, negotiation, as_of):
-            yield CellEntry(party=cell.party, record=records[cell.position - 1])
+        resolutions = project_claims_matrix(records, negotiation, as_of, rule=_EVERY_CLAIM)
+        for (party, _), resolution in resolutions.items():
+            for claim in resolution.claims:
+                yield CellEntry(party=party, record=records[claim.position - 1])
 
     def cell_entries(
         self, negotiation: str, party: str, clause: str, known_position: int | None = None

@@ -72,46 +72,54 @@ def latest_entries(
     known_position: int | None,
     decode: Decode,
 ) -> Iterator[CellEntry]:
-    """For each cell of the negotiation, the latest known, unretracted entry as of ``as_of``.
+    """For each cell of the negotiation, every known, unretracted entry at its latest instant.
 
-    The entry may be a withdrawal (the caller leaves that cell empty).  One
-    indexed seek per cell: the cost follows the number of cells, not of events.
+    The latest instant is the greatest ``valid_at <= as_of`` among the cell's
+    known, unretracted entries; every such entry made at that instant is
+    returned, in no order that matters (the claim rule decides between them,
+    never the position).  Some may be withdrawals.  One indexed seek per
+    cell finds the instant; the entries at it are the next few index rows.
     """
     known = _NO_LIMIT if known_position is None else known_position
-    entry = cell_entries.alias("entry")
-    conditions = [
-        entry.c.negotiation == cells.c.negotiation,
-        entry.c.party == cells.c.party,
-        entry.c.clause == cells.c.clause,
-        entry.c.valid_at <= to_micros(as_of),
-        entry.c.position <= known,
-    ]
     # The retraction probe runs for every entry the seek walks past; when
     # no retraction is known at all (the common case) it is left out.
     first_retraction = conn.execute(select(func.min(retractions.c.position))).scalar()
-    if first_retraction is not None and first_retraction <= known:
-        retraction = retractions.alias("retraction")
-        conditions.append(
-            ~exists().where(
-                retraction.c.retracted == entry.c.position,
-                retraction.c.position <= known,
+    probe = first_retraction is not None and first_retraction <= known
+
+    def counted(entry: Any) -> list[Any]:
+        """The conditions for an entry of ``cell_entries`` to count: known, live, by as_of."""
+        conditions = [
+            entry.c.negotiation == cells.c.negotiation,
+            entry.c.party == cells.c.party,
+            entry.c.clause == cells.c.clause,
+            entry.c.valid_at <= to_micros(as_of),
+            entry.c.position <= known,
+        ]
+        if probe:
+            retraction = retractions.alias()
+            conditions.append(
+                ~exists().where(
+                    retraction.c.retracted == entry.c.position,
+                    retraction.c.position <= known,
+                )
             )
-        )
-    latest = (
-        select(entry.c.position)
-        .where(*conditions)
-        .order_by(entry.c.valid_at.desc(), entry.c.position.desc())
+        return conditions
+
+    seek = cell_entries.alias("seek")
+    latest_instant = (
+        select(seek.c.valid_at)
+        .where(*counted(seek))
+        .order_by(seek.c.valid_at.desc())
         .limit(1)
         .scalar_subquery()
     )
-    chosen = (
-        select(cells.c.party, latest.label("position"))
-        .where(cells.c.negotiation == negotiation)
-        .subquery()
-    )
+    entry = cell_entries.alias("entry")
     query = (
-        select(chosen.c.party, *ROW_COLUMNS)
-        .join_from(chosen, events, events.c.position == chosen.c.position)
+        select(cells.c.party, *ROW_COLUMNS)
+        .select_from(cells)
+        .join(entry, and_(*counted(entry), entry.c.valid_at == latest_instant))
+        .join(events, events.c.position == entry.c.position)
+        .where(cells.c.negotiation == negotiation)
         .order_by(events.c.position)
     )
     for row in conn.execute(query):
