@@ -42,13 +42,34 @@ def _signers(record: RecordedEvent) -> tuple[str, ...]:
     return (event.party,)
 
 
+DEFAULT_RULE_NAME = "stated beats inferred, then higher confidence"
+
+
+def _strength(event: Any) -> tuple[int, float]:
+    """The default rule as a sort key: stated first, then the higher confidence (none lowest)."""
+    stated = any(e.stated for e in event.evidence)
+    confidence = getattr(event, "confidence", None)
+    return (1 if stated else 0, -1.0 if confidence is None else confidence)
+
+
 def model_cells(
-    records: Sequence[RecordedEvent], negotiation: str, as_of: datetime, known_at: datetime | None
+    records: Sequence[RecordedEvent],
+    negotiation: str,
+    as_of: datetime,
+    known_at: datetime | None,
+    *,
+    prefer: bool = True,
 ) -> dict[tuple[str, str], dict[str, Any]]:
-    """Every filled cell as the dict of the fields a ``Cell`` must have."""
+    """Every filled cell as the dict of the fields a ``Cell`` must have (``claims`` as ids).
+
+    A cell's claims are its live stance events at their latest valid instant;
+    with ``prefer`` the default rule keeps the strongest, else all stand.
+    The cell shows the first standing claim by event id; standing claims of
+    different stances are a conflict; standing withdrawals only leave it empty.
+    """
     known = _known(records, known_at)
     retracted = _retractions(known)
-    latest: dict[tuple[str, str], RecordedEvent] = {}
+    held: dict[tuple[str, str], list[RecordedEvent]] = {}
     for record in known:
         event: Any = record.event
         if event.negotiation != negotiation or type(event).__name__ not in STANCE_TYPES:
@@ -56,34 +77,51 @@ def model_cells(
         if event.event_id in retracted or _instant(event.valid_at) > _instant(as_of):
             continue
         for party in _signers(record):
-            key = (party, event.clause)
-            held = latest.get(key)
-            if held is None or (_instant(event.valid_at), record.position) > (
-                _instant(held.event.valid_at),  # type: ignore[union-attr]
-                held.position,
-            ):
-                latest[key] = record
+            held.setdefault((party, event.clause), []).append(record)
     cells = {}
-    for (party, clause), record in latest.items():
+    for (party, clause), found in held.items():
+        last = max(_instant(r.event.valid_at) for r in found)  # type: ignore[union-attr]
+        now = sorted(
+            (r for r in found if _instant(r.event.valid_at) == last),  # type: ignore[union-attr]
+            key=lambda r: r.event.event_id,
+        )
+        standing = now
+        if prefer:
+            best = max(_strength(r.event) for r in now)
+            standing = [r for r in now if _strength(r.event) == best]
+        stances = {
+            None
+            if type(r.event).__name__ == "StanceWithdrawn"
+            else (type(r.event.stance).__name__, r.event.stance)  # type: ignore[union-attr]
+            for r in standing
+        }
+        if stances == {None}:
+            continue  # withdrawn: the cell is empty
+        record = standing[0]
         event = record.event
         kind = type(event).__name__
-        if kind == "StanceWithdrawn":
-            continue
+        conflicting = len(stances) > 1
         cells[(party, clause)] = {
             "party": party,
             "clause": clause,
-            "stance": event.stance,
+            "stance": None if conflicting else event.stance,
             "valid_at": event.valid_at,
             "precision": event.precision,
             "recorded_at": record.recorded_at,
             "event_id": event.event_id,
             "position": record.position,
             "evidence": event.evidence,
-            "salience": event.salience,
-            "confidence": event.confidence,
-            "conditions": event.conditions,
-            "speaker": None if kind == "JointStatementRecorded" else event.speaker,
+            "salience": getattr(event, "salience", None),
+            "confidence": getattr(event, "confidence", None),
+            "conditions": getattr(event, "conditions", None),
+            "speaker": event.speaker if kind == "StanceRecorded" else None,
             "signatories": event.signatories if kind == "JointStatementRecorded" else (),
+            "readings": event.readings if kind == "JointStatementRecorded" else (),
+            "claims": [r.event.event_id for r in now],
+            "chosen": tuple(r.event.event_id for r in standing),
+            "rule": DEFAULT_RULE_NAME if prefer else "no preference",
+            "conflicting": conflicting,
+            "stale": False,
         }
     return cells
 

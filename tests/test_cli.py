@@ -53,6 +53,17 @@ class TestCommands:
         assert {a.name for a in attrs.fields(Cell)} <= set(gb)
         assert gb["stance"] == "lean_oppose"
         assert gb["score"] == -1.0
+        assert (gb["conflicting"], gb["stale"]) == (False, False)
+        # Starmer's own words and the G20 statement, the same value on the same day:
+        # both claims are shown, the statement (confidence 0.9) is the one chosen.
+        claims = {c["event_id"]: c for c in gb["claims"]}
+        assert len(claims) == 2
+        assert {c["stance"] for c in claims.values()} == {"lean_oppose"}
+        starmer = claims["us-peace-plan-2025/stance/gb-military-cap-2025-11-22"]
+        assert (starmer["salience"], starmer["chosen"]) == (0.9, False)
+        assert claims[gb["event_id"]]["chosen"] is True
+        assert "GB" in gb["signatories"]
+        assert gb["readings"]
         assert gb["evidence"][0]["stated"] is True
         assert gb["evidence"][0]["source"]["published"] == "2025-11-22"
         assert (

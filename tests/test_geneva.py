@@ -94,8 +94,59 @@ class TestAuditedDataset:
                 for store, path in ((tracker, GENEVA), (other, reversed_file))
             ]
             for day in DAYS:
-                grids = [{(c.party, c.clause): c.label for c in p.matrix(day)} for p in plans]
+                # Not only the values: the record each cell shows and its claims too.
+                grids = [
+                    {
+                        (c.party, c.clause): (
+                            c.label,
+                            c.event_id,
+                            c.evidence,
+                            c.salience,
+                            [claim.event_id for claim in c.claims],
+                        )
+                        for c in p.matrix(day)
+                    }
+                    for p in plans
+                ]
                 assert grids[0] == grids[1], day
+
+    def test_same_day_claims_of_one_value_are_all_shown(self, geneva: negotrack.Tracker) -> None:
+        """Each cell shows every claim the file makes for it on its day; one value, no conflict.
+
+        The five cells of the README's "Same day, same cell" table hold two claims each.
+        """
+        raw = raw_dataset()
+        made: dict[tuple[str, str, str], int] = defaultdict(int)
+        for stance in raw["stances"]:
+            made[stance["party"], stance["clause"], str(stance["valid"])] += 1
+        for statement in raw["statements"]:
+            for position in statement["positions"]:
+                for party in statement["signatories"]:
+                    made[party, position["clause"], str(statement["valid"])] += 1
+        plan = geneva.negotiations()[0]
+        for day in DAYS:
+            for cell in plan.matrix(day):
+                key = (cell.party, cell.clause, cell.valid_at.date().isoformat())
+                assert len(cell.claims) == made[key], key
+                assert not cell.conflicting
+                assert {claim.stance for claim in cell.claims} == {cell.stance}
+        doubled = {
+            (c.party, c.clause, c.valid_at.date().isoformat())
+            for c in plan.matrix(date(2025, 11, 23))
+            if len(c.claims) == 2
+        }
+        assert doubled == {
+            ("GB", "military-cap", "2025-11-22"),
+            ("GB", "engagement-in-talks", "2025-11-22"),
+            ("US", "revision-of-draft", "2025-11-22"),
+            ("US", "engagement-in-talks", "2025-11-22"),
+            ("UA", "plan-as-a-whole", "2025-11-21"),
+        }
+        # Starmer's salience is no longer hidden: his claim is on the cell beside
+        # the G20 statement's, which the rule shows for its higher confidence.
+        gb = plan.matrix(date(2025, 11, 22))["GB", "military-cap"]
+        assert {c.salience for c in gb.claims} == {0.9, None}
+        assert gb.confidence == max(c.confidence or 0 for c in gb.claims)
 
     def test_no_group_signs_beside_its_own_members(self) -> None:
         """A statement or statement note lists a group's members or the group, never both."""
