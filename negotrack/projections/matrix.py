@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
+from negotrack._time import to_micros
 from negotrack.events import ClauseAmended, ClauseTabled, ClauseWithdrawn, Reading
 from negotrack.model import ClauseVersion, Evidence, Ordinal, Precision, StanceValue, stance_label
 from negotrack.projections.claims import (
@@ -358,13 +359,17 @@ def project_matrix(
     marked stale from the clause versions known at ``known_at``.
     """
     clause_records: list[RecordedEvent] = []
+    known_us = None if known_at is None else to_micros(known_at)
 
     def passing(log: Iterable[RecordedEvent]) -> Iterator[RecordedEvent]:
-        # One pass over the log: the clause events are kept as they go by, so
-        # a generator (tracker.events()) is read once and the fold's stop at
-        # known_at applies to them too.
+        # One pass over the log: the clause events known at known_at are kept
+        # as they go by, so a generator (tracker.events()) is read only once.
         for record in log:
-            if isinstance(record.event, _CLAUSE_EVENTS) and record.event.negotiation == negotiation:
+            if (
+                isinstance(record.event, _CLAUSE_EVENTS)
+                and record.event.negotiation == negotiation
+                and (known_us is None or to_micros(record.recorded_at) <= known_us)
+            ):
                 clause_records.append(record)
             yield record
 
