@@ -73,9 +73,9 @@ from negotrack.model import (
 )
 from negotrack.projections.blocs import BlocRow, Rule, derive_bloc, members_at
 from negotrack.projections.changes import Change
+from negotrack.projections.claims import DEFAULT_RULE, ClaimRule
 from negotrack.projections.diff import Diff, diff
 from negotrack.projections.history import History, build_history
-from negotrack.projections.claims import DEFAULT_RULE, ClaimRule
 from negotrack.projections.matrix import CLAUSE_TYPES, Matrix, build_matrix
 from negotrack.projections.registry import REGISTRY_TYPES, project_clauses, project_parties
 from negotrack.store import EventStore, RecordedEvent, cell_stream

@@ -94,7 +94,9 @@ class TestHtml:
             background = (cell["style"] or "").split("background-color: ")[1].split(";")[0]
             styles.setdefault(cell.get("data-stance") or "empty", set()).add(background)
         assert all(len(colours) == 1 for colours in styles.values())
-        assert len({min(c) for c in styles.values()}) == len(styles)  # one colour per stance, empty included
+        assert len({min(c) for c in styles.values()}) == len(
+            styles
+        )  # one colour per stance, empty included
         inferred = [c for c in page.cells if "inferred" in (c["class"] or "")]
         assert inferred
         assert all("repeating-linear-gradient" in (c["style"] or "") for c in inferred)

@@ -13,7 +13,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import negotrack
-
 from negotrack import Event, Matrix, RecordedEvent, StanceRetracted
 from negotrack.projections.claims import CONFIDENCE, DEFAULT_RULE, ClaimRule
 from negotrack.projections.matrix import project_matrix

@@ -160,7 +160,9 @@ class TestStaleCells:
                         said.add((party, clause, valid_day))
                         neg.record_stance(party, clause, "oppose", valid_at=day(valid_day))
                     case Amend(clause, valid_day):
-                        neg.amend_clause(clause, f"text of day {valid_day}", valid_at=day(valid_day))
+                        neg.amend_clause(
+                            clause, f"text of day {valid_day}", valid_at=day(valid_day)
+                        )
                     case Drop(clause, valid_day):
                         neg.withdraw_clause(clause, valid_at=day(valid_day))
             records = list(tracker.events())

@@ -68,9 +68,11 @@ class Move:
 def _shown(cell: Cell) -> frozenset[tuple[bool, object]]:
     """The stances a cell shows: one, or those of the claims left in conflict."""
     # The Ordinal flag keeps SUPPORT (2) apart from 2.0 on an interval scale.
-    stances = [cell.stance] if not cell.conflicting else [
-        claim.stance for claim in cell.claims if claim.event_id in cell.chosen
-    ]
+    stances = (
+        [cell.stance]
+        if not cell.conflicting
+        else [claim.stance for claim in cell.claims if claim.event_id in cell.chosen]
+    )
     return frozenset((isinstance(s, Ordinal), s) for s in stances)
 
 

@@ -100,10 +100,10 @@ def _clause_section(matrix: Matrix, clauses: Mapping[str, Clause]) -> str:
     parts = ["<h2>Clause by clause</h2>"]
     for clause_id in matrix.clauses:
         cells = [c for c in matrix if c.clause == clause_id]
-        ordinal = [c for c in cells if isinstance(c.stance, Ordinal)]
-        support = [c for c in ordinal if c.stance > Ordinal.NEUTRAL]
-        oppose = [c for c in ordinal if c.stance < Ordinal.NEUTRAL]
-        neutral = [c for c in ordinal if c.stance == Ordinal.NEUTRAL]
+        ordinal = [(c, c.stance) for c in cells if isinstance(c.stance, Ordinal)]
+        support = [c for c, stance in ordinal if stance > Ordinal.NEUTRAL]
+        oppose = [c for c, stance in ordinal if stance < Ordinal.NEUTRAL]
+        neutral = [c for c, stance in ordinal if stance == Ordinal.NEUTRAL]
         conflicts = [c for c in cells if "conflicting" in cell_flags(c)]
         clause = clauses.get(clause_id)
         title = f"{clause_id}: {clause.title}" if clause is not None else clause_id

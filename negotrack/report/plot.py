@@ -398,8 +398,9 @@ def movement_chart(diff: Diff, *, timezone: tzinfo | None = None) -> Figure:
     figure = _figure(7.0, max(3.0, 1.6 + 0.22 * len(moves)))
     ax = figure.add_subplot()
     for y, move in enumerate(moves):
-        before = None if move.before is None else float(move.before.stance)
-        after = None if move.after is None else float(move.after.stance)
+        # A conflict has no single stance to place: it is drawn like no stance.
+        before = _score(None if move.before is None else move.before.stance)
+        after = _score(None if move.after is None else move.after.stance)
         colour = colour_of(None if move.after is None else move.after.stance)
         gid = f"move:{move.party}:{move.clause}"
         if before is not None and after is not None:
@@ -521,3 +522,7 @@ def save_movement_chart(
     """Draw who moved between ``since`` and ``as_of`` and save it to ``path``."""
     moves = negotiation.diff(since, as_of, known_at=known_at)
     return save_figure(movement_chart(moves, timezone=negotiation.timezone), path)
+
+
+def _score(stance: StanceValue | None) -> float | None:
+    return None if stance is None else float(stance)

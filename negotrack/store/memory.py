@@ -33,8 +33,8 @@ from negotrack.errors import (
     UnknownEventError,
 )
 from negotrack.events import Event, StanceRecorded, StanceRetracted, StanceWithdrawn
-from negotrack.projections.history import project_history
 from negotrack.projections.claims import ClaimRule, project_claims_matrix
+from negotrack.projections.history import project_history
 from negotrack.store import CellEntry, CellKey, RecordedEvent, cells_of, stream_of
 from negotrack.store._checks import check_first_in_stream, check_ids_unique, check_retractions
 from negotrack.store.chain import GENESIS, chain, row_of
