@@ -77,8 +77,12 @@ def latest_entries(
     The latest instant is the greatest ``valid_at <= as_of`` among the cell's
     known, unretracted entries; every such entry made at that instant is
     returned, in no order that matters (the claim rule decides between them,
-    never the position).  Some may be withdrawals.  One indexed seek per
-    cell finds the instant; the entries at it are the next few index rows.
+    never the position).  Some may be withdrawals.
+
+    The query's shape: for each row of ``cells``, one seek down the
+    ``cell_entries_as_of`` index finds the instant; then one equality seek
+    on the whole index prefix (cell, instant) yields the entries at it.  The
+    cost follows the number of cells, not of events.
     """
     known = _NO_LIMIT if known_position is None else known_position
     # The retraction probe runs for every entry the seek walks past; when
@@ -86,15 +90,9 @@ def latest_entries(
     first_retraction = conn.execute(select(func.min(retractions.c.position))).scalar()
     probe = first_retraction is not None and first_retraction <= known
 
-    def counted(entry: Any) -> list[Any]:
-        """The conditions for an entry of ``cell_entries`` to count: known, live, by as_of."""
-        conditions = [
-            entry.c.negotiation == cells.c.negotiation,
-            entry.c.party == cells.c.party,
-            entry.c.clause == cells.c.clause,
-            entry.c.valid_at <= to_micros(as_of),
-            entry.c.position <= known,
-        ]
+    def live(entry: Any) -> list[Any]:
+        """The conditions for an entry of ``cell_entries`` to count: known and not retracted."""
+        conditions = [entry.c.position <= known]
         if probe:
             retraction = retractions.alias()
             conditions.append(
@@ -108,18 +106,40 @@ def latest_entries(
     seek = cell_entries.alias("seek")
     latest_instant = (
         select(seek.c.valid_at)
-        .where(*counted(seek))
+        .where(
+            seek.c.negotiation == cells.c.negotiation,
+            seek.c.party == cells.c.party,
+            seek.c.clause == cells.c.clause,
+            seek.c.valid_at <= to_micros(as_of),
+            *live(seek),
+        )
         .order_by(seek.c.valid_at.desc())
         .limit(1)
         .scalar_subquery()
     )
+    # MATERIALIZED keeps the planner from folding the instants into the outer
+    # join and running the seek once per entry instead of once per cell.
+    instants = (
+        select(cells.c.party, cells.c.clause, latest_instant.label("valid_at"))
+        .where(cells.c.negotiation == negotiation)
+        .cte("instants")
+        .prefix_with("MATERIALIZED")
+    )
     entry = cell_entries.alias("entry")
     query = (
-        select(cells.c.party, *ROW_COLUMNS)
-        .select_from(cells)
-        .join(entry, and_(*counted(entry), entry.c.valid_at == latest_instant))
+        select(instants.c.party, *ROW_COLUMNS)
+        .select_from(instants)
+        .join(
+            entry,
+            and_(
+                entry.c.negotiation == negotiation,
+                entry.c.party == instants.c.party,
+                entry.c.clause == instants.c.clause,
+                entry.c.valid_at == instants.c.valid_at,
+                *live(entry),
+            ),
+        )
         .join(events, events.c.position == entry.c.position)
-        .where(cells.c.negotiation == negotiation)
         .order_by(events.c.position)
     )
     for row in conn.execute(query):
