@@ -39,10 +39,16 @@ class ModelEntry:
 
 def model_matrix(
     entries: list[ModelEntry], as_of: datetime, known_at: datetime | None
-) -> dict[tuple[str, str], tuple[str, Ordinal]]:
-    """The semantics of DESIGN.md written as plainly as possible (entries are in record order)."""
-    best: dict[tuple[str, str], tuple[datetime, int, ModelEntry]] = {}
-    for order, entry in enumerate(entries):
+) -> dict[tuple[str, str], tuple[str, Ordinal | None]]:
+    """The semantics of DESIGN.md and docs/claims.md written as plainly as possible.
+
+    Every entry here is inferred with no confidence, so the default claim rule
+    keeps every claim at a cell's latest instant: the cell shows the first by
+    event id, with no stance when they disagree, and is empty when all are
+    withdrawals.  Recording order plays no part.
+    """
+    held: dict[tuple[str, str], list[ModelEntry]] = {}
+    for entry in entries:
         if known_at is not None and entry.recorded_at > known_at:
             continue
         if entry.retracted_at is not None and (known_at is None or entry.retracted_at <= known_at):
@@ -50,14 +56,16 @@ def model_matrix(
         if entry.valid_at > as_of:
             continue
         for party in entry.parties:
-            key = (party, entry.clause)
-            if key not in best or (entry.valid_at, order) > best[key][:2]:
-                best[key] = (entry.valid_at, order, entry)
-    return {
-        key: (entry.event_id, entry.stance)
-        for key, (_, _, entry) in best.items()
-        if entry.stance is not None
-    }
+            held.setdefault((party, entry.clause), []).append(entry)
+    cells: dict[tuple[str, str], tuple[str, Ordinal | None]] = {}
+    for key, found in held.items():
+        last = max(e.valid_at for e in found)
+        now = sorted((e for e in found if e.valid_at == last), key=lambda e: e.event_id)
+        stances = {e.stance for e in now}
+        if stances == {None}:
+            continue
+        cells[key] = (now[0].event_id, now[0].stance if len(stances) == 1 else None)
+    return cells
 
 
 class StoreMachine(RuleBasedStateMachine):
