@@ -119,7 +119,7 @@ def cell_json(cell: Cell | None) -> dict[str, Any] | None:
         return None
     return {
         **cell.to_record(),
-        "score": float(cell.stance),
+        "score": None if cell.stance is None else float(cell.stance),  # a conflict has none
         "position": cell.position,
         "flags": list(cell_flags(cell)),
         "evidence": [evidence_json(e) for e in cell.evidence],

@@ -133,6 +133,7 @@ class Cell:
             ],
             "evidence": _evidence_record(self.evidence),
             "rule": self.rule,
+            "chosen": list(self.chosen),
             "claims": [_claim_record(c, c.event_id in self.chosen) for c in self.claims],
         }
 
