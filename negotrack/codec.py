@@ -87,8 +87,30 @@ def _evidence_as_tuple(payload: dict[str, Any]) -> dict[str, Any]:
     return payload
 
 
+def _filled(**added: Any) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """An upcaster for a schema that only added keys: each takes the value it had before."""
+
+    def fill(payload: dict[str, Any]) -> dict[str, Any]:
+        return {**added, **payload}
+
+    return fill
+
+
+# Every dated event gained ``earliest`` and ``basis`` (a date may be a range);
+# before them, every valid time was exact and its basis lived in free text.
+_DATING = {"earliest": None, "basis": None}
+
 UPCASTERS: dict[tuple[str, int], Callable[[dict[str, Any]], dict[str, Any]]] = {
     ("StanceRecorded", 1): _evidence_as_tuple,
+    ("StanceRecorded", 2): _filled(**_DATING),
+    ("MembershipStarted", 1): _filled(**_DATING),
+    ("MembershipEnded", 1): _filled(**_DATING),
+    ("ClauseTabled", 1): _filled(**_DATING),
+    ("ClauseAmended", 1): _filled(**_DATING, evidence=[], note=None),
+    ("ClauseWithdrawn", 1): _filled(**_DATING, evidence=[], note=None),
+    ("JointStatementRecorded", 1): _filled(**_DATING, speaker=None, on_behalf_of=[]),
+    ("StanceWithdrawn", 1): _filled(**_DATING, speaker=None, note=None),
+    ("NoteRecorded", 1): _filled(**_DATING),
 }
 """(type, schema version) -> a function lifting a payload to the next version."""
 

@@ -94,6 +94,32 @@ class _Base:
     event_id: str = attrs.field(factory=new_event_id, validator=_event_id)
 
 
+def _earliest(_: object, attribute: attrs.Attribute[Any], value: datetime | None) -> None:
+    if value is not None:
+        validate_aware(_, attribute, value)
+
+
+def _basis(_: object, attribute: attrs.Attribute[Any], value: str | None) -> None:
+    if value is not None and not value.strip():
+        raise ValidationError(f"{attribute.name} must not be empty: say how the date was worked out")
+
+
+@attrs.frozen(kw_only=True)
+class _Dated(_Base):
+    """What every event with a valid time carries about how sure that time is.
+
+    ``valid_at`` (on each subclass) is the latest the fact can have happened;
+    ``earliest``, when set, is the earliest, and ``basis`` says how the date
+    was worked out.  A matrix holds the fact from ``valid_at`` and shows it as
+    possibly held from ``earliest`` (see :mod:`negotrack.dating`).  That
+    ``earliest`` is not after ``valid_at`` and that a range has a basis are
+    write rules (:mod:`negotrack.rules`).
+    """
+
+    earliest: datetime | None = attrs.field(default=None, validator=_earliest)
+    basis: str | None = attrs.field(default=None, validator=_basis)
+
+
 @attrs.frozen(kw_only=True)
 class NegotiationOpened(_Base):
     """A negotiation is opened for tracking; its time zone turns dates into instants."""
@@ -114,8 +140,10 @@ class PartyRegistered(_Base):
 
 
 @attrs.frozen(kw_only=True)
-class MembershipStarted(_Base):
+class MembershipStarted(_Dated):
     """From ``valid_at``, ``member`` belongs to (or speaks for) ``group``."""
+
+    schema_version: ClassVar[int] = 2
 
     member: str = attrs.field(validator=_party)
     group: str = attrs.field(validator=_party)
@@ -126,8 +154,10 @@ class MembershipStarted(_Base):
 
 
 @attrs.frozen(kw_only=True)
-class MembershipEnded(_Base):
+class MembershipEnded(_Dated):
     """From ``valid_at``, ``member`` no longer belongs to ``group``."""
+
+    schema_version: ClassVar[int] = 2
 
     member: str = attrs.field(validator=_party)
     group: str = attrs.field(validator=_party)
@@ -137,8 +167,10 @@ class MembershipEnded(_Base):
 
 
 @attrs.frozen(kw_only=True)
-class ClauseTabled(_Base):
+class ClauseTabled(_Dated):
     """A clause is put on the table at ``valid_at``."""
+
+    schema_version: ClassVar[int] = 2
 
     clause: str = attrs.field(validator=_clause)
     title: str
@@ -150,34 +182,43 @@ class ClauseTabled(_Base):
 
 
 @attrs.frozen(kw_only=True)
-class ClauseAmended(_Base):
+class ClauseAmended(_Dated):
     """A clause's text changes at ``valid_at``."""
+
+    schema_version: ClassVar[int] = 2
 
     clause: str = attrs.field(validator=_clause)
     text: str
     valid_at: datetime = attrs.field(validator=validate_aware)
     precision: Precision = Precision.INSTANT
+    evidence: tuple[Evidence, ...] = ()
+    note: str | None = None
 
 
 @attrs.frozen(kw_only=True)
-class ClauseWithdrawn(_Base):
+class ClauseWithdrawn(_Dated):
     """A clause is taken off the table at ``valid_at``."""
+
+    schema_version: ClassVar[int] = 2
 
     clause: str = attrs.field(validator=_clause)
     valid_at: datetime = attrs.field(validator=validate_aware)
     precision: Precision = Precision.INSTANT
     reason: str | None = None
+    evidence: tuple[Evidence, ...] = ()
+    note: str | None = None
 
 
 @attrs.frozen(kw_only=True)
-class StanceRecorded(_Base):
+class StanceRecorded(_Dated):
     """A party held ``stance`` on a clause at ``valid_at``, on the given evidence.
 
     Schema 2 holds a tuple of evidence; schema 1 (pre-release files) held one
-    ``evidence`` object, which :mod:`negotrack.codec` upcasts.
+    ``evidence`` object, which :mod:`negotrack.codec` upcasts.  Schema 3 adds
+    ``earliest`` and ``basis``.
     """
 
-    schema_version: ClassVar[int] = 2
+    schema_version: ClassVar[int] = 3
 
     party: str = attrs.field(validator=_party)
     clause: str = attrs.field(validator=_clause)
@@ -202,13 +243,20 @@ class Reading:
 
 
 @attrs.frozen(kw_only=True)
-class JointStatementRecorded(_Base):
+class JointStatementRecorded(_Dated):
     """Several signatories took one stance on a clause in one statement.
 
     Each signatory's cell gets the stance with the shared evidence.  Where
     sources disagree on who signed, ``signatories`` is the reading the default
     view uses and ``readings`` keeps the others visible.
+
+    A group among the signatories may speak for its members without naming
+    them: ``on_behalf_of`` lists such groups, whose members (by the
+    memberships valid at ``valid_at``) take the stance through the group.
+    ``speaker`` is who read or presented the statement, if reported.
     """
+
+    schema_version: ClassVar[int] = 2
 
     signatories: tuple[str, ...] = attrs.field()
     clause: str = attrs.field(validator=_clause)
@@ -223,6 +271,8 @@ class JointStatementRecorded(_Base):
     statement: str | None = None
     readings: tuple[Reading, ...] = ()
     note: str | None = None
+    speaker: str | None = None
+    on_behalf_of: tuple[str, ...] = attrs.field(default=())
 
     @signatories.validator
     def _check_signatories(self, _: attrs.Attribute[Any], value: tuple[str, ...]) -> None:
@@ -233,10 +283,24 @@ class JointStatementRecorded(_Base):
         if len(set(value)) != len(value):
             raise ValidationError(f"a joint statement lists a signatory twice: {value!r}")
 
+    @on_behalf_of.validator
+    def _check_on_behalf_of(self, _: attrs.Attribute[Any], value: tuple[str, ...]) -> None:
+        for group in value:
+            check_party_id(group)
+            if group not in self.signatories:
+                raise ValidationError(
+                    f"{group!r} speaks for its members but does not sign the statement: "
+                    "list it among the signatories"
+                )
+        if len(set(value)) != len(value):
+            raise ValidationError(f"on_behalf_of lists a group twice: {value!r}")
+
 
 @attrs.frozen(kw_only=True)
-class StanceWithdrawn(_Base):
+class StanceWithdrawn(_Dated):
     """A real-world change: the party dropped its stance at ``valid_at``; the cell empties."""
+
+    schema_version: ClassVar[int] = 2
 
     party: str = attrs.field(validator=_party)
     clause: str = attrs.field(validator=_clause)
@@ -244,6 +308,8 @@ class StanceWithdrawn(_Base):
     precision: Precision = Precision.INSTANT
     evidence: tuple[Evidence, ...] = ()
     reason: str | None = None
+    speaker: str | None = None
+    note: str | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -260,8 +326,10 @@ class StanceRetracted(_Base):
 
 
 @attrs.frozen(kw_only=True)
-class NoteRecorded(_Base):
+class NoteRecorded(_Dated):
     """A dated happening that is not a stance: a meeting, a call, a deadline."""
+
+    schema_version: ClassVar[int] = 2
 
     kind: str
     text: str

@@ -21,6 +21,13 @@ declarations are made once
     field but the id equal: a notebook run twice) from a different one, and
     names the fields that differ; the :class:`~negotrack.Negotiation` methods
     answer the same declaration with the existing one (get-or-create).
+dates
+    A date range ends at ``valid_at``: its ``earliest`` bound is not after
+    it, and a range (``earliest`` before ``valid_at``) says how it was worked
+    out in ``basis`` (see :mod:`negotrack.dating`).
+groups speaking for their members
+    A joint statement's ``on_behalf_of`` names registered parties (that they
+    are among its signatories is checked when the event is made).
 retractions
     A retraction names a stance event (a stance, a joint statement or a
     withdrawal) of its own negotiation, recorded before it (in the log or
@@ -48,6 +55,7 @@ from typing import TypeAlias
 import attrs
 
 from negotrack._time import zone
+from negotrack.dating import ValidTime
 from negotrack.errors import (
     AlreadyRetractedError,
     ConflictError,
@@ -279,6 +287,17 @@ class _Batch:
                 parse_choice(kind, value, field)
             except NegotrackError as exc:
                 raise _Refused((field,), exc) from None
+        earliest = getattr(event, "earliest", None)
+        if earliest is not None:
+            try:  # the one statement of what a valid range is
+                ValidTime(
+                    earliest=earliest,
+                    latest=event.valid_at,  # type: ignore[union-attr]
+                    precision=event.precision,  # type: ignore[union-attr]
+                    basis=event.basis,  # type: ignore[union-attr]
+                )
+            except NegotrackError as exc:
+                raise _Refused(("earliest",), exc) from None
 
     # -- references ---------------------------------------------------------------
 
@@ -371,6 +390,7 @@ def _parties_named(event: Event) -> list[tuple[Field, str]]:
             named: list[tuple[Field, str]] = [
                 (("signatories", i), party) for i, party in enumerate(event.signatories)
             ]
+            named += [(("on_behalf_of", i), group) for i, group in enumerate(event.on_behalf_of)]
             for i, reading in enumerate(event.readings):
                 named += [
                     (("readings", i, "signatories", j), party)

@@ -163,6 +163,8 @@ def model_history(
                 "retracted_at": None if retraction is None else retraction.recorded_at,
                 "retraction_reason": None if retraction is None else retraction.event.reason,  # type: ignore[union-attr]
                 "replaced_by": None if retraction is None else retraction.event.replaced_by,  # type: ignore[union-attr]
+                "earliest": event.earliest,
+                "basis": event.basis,
             }
         )
     return sorted(entries, key=lambda e: (_instant(e["valid_at"]), e["position"]))

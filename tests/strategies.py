@@ -93,62 +93,16 @@ def _base(cls: type, **fields: st.SearchStrategy[object]) -> st.SearchStrategy[E
     return st.builds(cls, negotiation=slugs, event_id=st.uuids().map(lambda u: u.hex), **fields)
 
 
-events_by_type: dict[type, st.SearchStrategy[Event]] = {
-    NegotiationOpened: _base(
-        NegotiationOpened,
-        title=texts,
-        timezone=st.sampled_from(["UTC", "Europe/Kyiv"]),
-        description=st.none() | texts,
-    ),
-    PartyRegistered: _base(
-        PartyRegistered,
-        party=party_ids,
-        name=texts,
-        kind=st.sampled_from(list(PartyKind)),
-        aliases=st.lists(texts, max_size=2).map(tuple),
-    ),
-    MembershipStarted: _base(
-        MembershipStarted,
-        member=party_ids,
-        group=party_ids,
-        role=st.sampled_from(list(Role)),
-        valid_at=aware_datetimes,
-        precision=st.sampled_from(list(Precision)),
-        note=st.none() | texts,
-    ),
-    MembershipEnded: _base(
-        MembershipEnded, member=party_ids, group=party_ids, valid_at=aware_datetimes
-    ),
-    ClauseTabled: _base(
-        ClauseTabled,
-        clause=slugs,
-        title=texts,
-        topic=st.none() | texts,
-        text=st.none() | texts,
-        scale=st.none() | interval_scales(),
-        valid_at=aware_datetimes,
-    ),
-    ClauseAmended: _base(ClauseAmended, clause=slugs, text=texts, valid_at=aware_datetimes),
-    ClauseWithdrawn: _base(
-        ClauseWithdrawn, clause=slugs, valid_at=aware_datetimes, reason=st.none() | texts
-    ),
-    StanceRecorded: _base(
-        StanceRecorded,
-        party=party_ids,
-        clause=slugs,
-        stance=ordinals | st.floats(min_value=-100, max_value=100),
-        valid_at=aware_datetimes,
-        precision=st.sampled_from(list(Precision)),
-        evidence=evidence_tuples,
-        salience=unit,
-        confidence=unit,
-        conditions=st.none() | texts,
-        speaker=st.none() | texts,
-        note=st.none() | texts,
-    ),
-    JointStatementRecorded: _base(
+def _dated(cls: type, **fields: st.SearchStrategy[object]) -> st.SearchStrategy[Event]:
+    """An event with a valid time, sometimes a range with its basis (the codec takes any pair)."""
+    return _base(cls, earliest=st.none() | aware_datetimes, basis=st.none() | texts, **fields)
+
+
+def _joint_statements(signatories: tuple[str, ...]) -> st.SearchStrategy[Event]:
+    """A joint statement; the groups speaking for their members are among its signatories."""
+    return _dated(
         JointStatementRecorded,
-        signatories=st.lists(party_ids, min_size=1, max_size=4, unique=True).map(tuple),
+        signatories=st.just(signatories),
         clause=slugs,
         stance=ordinals,
         valid_at=aware_datetimes,
@@ -167,14 +121,88 @@ events_by_type: dict[type, st.SearchStrategy[Event]] = {
             ),
             max_size=2,
         ).map(tuple),
+        speaker=st.none() | texts,
+        on_behalf_of=st.lists(st.sampled_from(signatories), max_size=2, unique=True).map(tuple),
+    )
+
+
+events_by_type: dict[type, st.SearchStrategy[Event]] = {
+    NegotiationOpened: _base(
+        NegotiationOpened,
+        title=texts,
+        timezone=st.sampled_from(["UTC", "Europe/Kyiv"]),
+        description=st.none() | texts,
     ),
-    StanceWithdrawn: _base(
+    PartyRegistered: _base(
+        PartyRegistered,
+        party=party_ids,
+        name=texts,
+        kind=st.sampled_from(list(PartyKind)),
+        aliases=st.lists(texts, max_size=2).map(tuple),
+    ),
+    MembershipStarted: _dated(
+        MembershipStarted,
+        member=party_ids,
+        group=party_ids,
+        role=st.sampled_from(list(Role)),
+        valid_at=aware_datetimes,
+        precision=st.sampled_from(list(Precision)),
+        note=st.none() | texts,
+    ),
+    MembershipEnded: _dated(
+        MembershipEnded, member=party_ids, group=party_ids, valid_at=aware_datetimes
+    ),
+    ClauseTabled: _dated(
+        ClauseTabled,
+        clause=slugs,
+        title=texts,
+        topic=st.none() | texts,
+        text=st.none() | texts,
+        scale=st.none() | interval_scales(),
+        valid_at=aware_datetimes,
+    ),
+    ClauseAmended: _dated(
+        ClauseAmended,
+        clause=slugs,
+        text=texts,
+        valid_at=aware_datetimes,
+        evidence=evidence_tuples,
+        note=st.none() | texts,
+    ),
+    ClauseWithdrawn: _dated(
+        ClauseWithdrawn,
+        clause=slugs,
+        valid_at=aware_datetimes,
+        reason=st.none() | texts,
+        evidence=evidence_tuples,
+        note=st.none() | texts,
+    ),
+    StanceRecorded: _dated(
+        StanceRecorded,
+        party=party_ids,
+        clause=slugs,
+        stance=ordinals | st.floats(min_value=-100, max_value=100),
+        valid_at=aware_datetimes,
+        precision=st.sampled_from(list(Precision)),
+        evidence=evidence_tuples,
+        salience=unit,
+        confidence=unit,
+        conditions=st.none() | texts,
+        speaker=st.none() | texts,
+        note=st.none() | texts,
+    ),
+    JointStatementRecorded: st.lists(party_ids, min_size=1, max_size=4, unique=True)
+    .map(tuple)
+    .flatmap(_joint_statements),
+    StanceWithdrawn: _dated(
         StanceWithdrawn,
         party=party_ids,
         clause=slugs,
         valid_at=aware_datetimes,
         evidence=evidence_tuples,
         reason=st.none() | texts,
+        speaker=st.none() | texts,
+        note=st.none() | texts,
     ),
     StanceRetracted: _base(
         StanceRetracted,
@@ -182,7 +210,7 @@ events_by_type: dict[type, st.SearchStrategy[Event]] = {
         reason=texts,
         replaced_by=st.none() | st.uuids().map(lambda u: u.hex),
     ),
-    NoteRecorded: _base(
+    NoteRecorded: _dated(
         NoteRecorded,
         kind=st.sampled_from(["meeting", "call", "deadline"]),
         text=texts,

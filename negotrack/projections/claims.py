@@ -113,6 +113,7 @@ def claims_of(record: RecordedEvent) -> list[Claim]:
             "conditions": event.conditions,
             "signatories": event.signatories,
             "readings": event.readings,
+            "speaker": event.speaker,
         }
     else:
         parties = (event.party,)

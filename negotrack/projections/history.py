@@ -41,6 +41,10 @@ class HistoryEntry:
     retracted_at: datetime | None = None
     retraction_reason: str | None = None
     replaced_by: str | None = None
+    earliest: datetime | None = None
+    """When the valid time is a range: its earliest bound (``valid_at`` is the latest)."""
+    basis: str | None = None
+    """How the valid time was worked out, in the analyst's words."""
 
     @property
     def retracted(self) -> bool:
@@ -58,6 +62,8 @@ class HistoryEntry:
             "kind": self.kind,
             "stance": self.label,
             "valid_at": self.valid_at.isoformat(),
+            "earliest": None if self.earliest is None else self.earliest.isoformat(),
+            "basis": self.basis,
             "recorded_at": self.recorded_at.isoformat(),
             "event_id": self.event_id,
             "retracted_at": None if self.retracted_at is None else self.retracted_at.isoformat(),
@@ -98,6 +104,8 @@ def history_entry(entry: CellEntry, known_position: int | None = None) -> Histor
         retracted_at=None if retraction is None else retraction.recorded_at,
         retraction_reason=None if retracting is None else retracting.reason,
         replaced_by=None if retracting is None else retracting.replaced_by,
+        earliest=event.earliest,
+        basis=event.basis,
     )
 
 
