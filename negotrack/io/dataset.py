@@ -1,8 +1,10 @@
-"""The hand-written dataset format (YAML, ``format: negotrack/1``) and its importer.
+"""The hand-written dataset format (YAML, ``negotrack/1`` and ``negotrack/2``) and its importer.
 
 A dataset file declares one negotiation: its sources, parties, memberships,
-clauses, single-party stances, joint statements and dated notes (see
-docs/dataset-format.md).  Import is in three steps, and nothing is written
+clauses, single-party stances, joint statements and dated notes, and in
+``negotrack/2`` clause versions, withdrawals, date ranges and its own errata
+(see docs/dataset-format.md; the shape of ``negotrack/2`` is in
+:mod:`negotrack.io.format_v2`).  Import is in steps, and nothing is written
 until all of them pass:
 
 1. parse the YAML, remembering the line of every value;
@@ -10,12 +12,16 @@ until all of them pass:
    converter (unknown keys, wrong types and missing fields are refused);
 3. parse each value once (tz-aware times, stances, sources, a quote behind
    every stance) into one list of events with stable ids;
-4. append them through :meth:`Tracker.append`, whose write rules
-   (:mod:`negotrack.rules`: ids declared before use and once, stances on
-   their clause's scale) are reported at their file, line and field.
+4. in ``negotrack/2``, check the evidence (:mod:`negotrack.io.evidence`):
+   quotes in their local source files, no group signing beside its member;
+5. compare with what the log holds for the file's ids
+   (:func:`negotrack.io.reimport.plan_reimport`) and append the difference
+   through :meth:`Tracker.append`, whose write rules (:mod:`negotrack.rules`)
+   are reported at their file, line and field.
 
-The events are appended in one transaction: an import is all or nothing, and
-importing the same file again writes nothing new.
+The difference is appended in one transaction: an import is all or nothing,
+importing the same file again writes nothing, and importing an edited file
+records what changed as corrections and retractions.
 """
 
 from __future__ import annotations
@@ -32,9 +38,18 @@ from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, Iterabl
 
 from negotrack import rules
 from negotrack._time import valid_instant, zone
-from negotrack.errors import DatasetError, NegotrackError, UnknownClauseError, UnknownPartyError
+from negotrack.dating import valid_time
+from negotrack.errors import (
+    DatasetError,
+    NegotrackError,
+    UnknownClauseError,
+    UnknownPartyError,
+    ValidationError,
+)
 from negotrack.events import (
+    ClauseAmended,
     ClauseTabled,
+    ClauseWithdrawn,
     Event,
     JointStatementRecorded,
     MembershipEnded,
@@ -44,10 +59,16 @@ from negotrack.events import (
     PartyRegistered,
     Reading,
     StanceRecorded,
+    StanceRetracted,
+    StanceWithdrawn,
 )
+from negotrack.io import format_v2 as v2
+from negotrack.io.evidence import QuoteUse, check_quotes, check_signatories
+from negotrack.io.reimport import ReimportPlan, plan_reimport
 from negotrack.model import (
     Evidence,
     IntervalScale,
+    Membership,
     PartyKind,
     Precision,
     Role,
@@ -61,7 +82,7 @@ from negotrack.store import RecordedEvent
 from negotrack.tracker import Tracker
 
 __all__ = [
-    "FORMAT",
+    "FORMATS",
     "DatasetFile",
     "ImportResult",
     "dataset_events",
@@ -69,10 +90,12 @@ __all__ = [
     "load_dataset",
 ]
 
-FORMAT = "negotrack/1"
-"""The value of the ``format`` key this version reads."""
+FORMATS = ("negotrack/1", "negotrack/2")
+"""The values of the ``format`` key this version reads; a file's rules never change."""
 
 When: TypeAlias = date | datetime
+_Dating: TypeAlias = dict[str, Any]
+"""The event fields of a valid time: ``valid_at``, ``precision``, ``earliest``, ``basis``."""
 Path_: TypeAlias = tuple[str | int, ...]
 _E = TypeVar("_E", bound=Event)
 _T = TypeVar("_T")
@@ -276,6 +299,18 @@ _converter.register_structure_hook_func(
 _converter.register_structure_hook_func(lambda t: t == (str | float), _stance_value)
 
 
+def _when_v2(value: Any, _: Any) -> v2.WhenV2:
+    if isinstance(value, dict):
+        return _converter.structure(value, v2.RangeSpec)
+    return _when(value, When)
+
+
+_converter.register_structure_hook_func(lambda t: t == v2.WhenV2, _when_v2)
+_converter.register_structure_hook_func(
+    lambda t: t == (v2.WhenV2 | None), lambda v, _: None if v is None else _when_v2(v, v2.WhenV2)
+)
+
+
 # -- parsing with line numbers ------------------------------------------------
 
 
@@ -370,7 +405,7 @@ def _first_error(exc: BaseException, path: Path_ = ()) -> tuple[Path_, str]:
     return path, str(exc)
 
 
-def load_dataset(path: str | Path) -> tuple[DatasetFile, _Located]:
+def load_dataset(path: str | Path) -> tuple[DatasetFile | v2.DatasetFileV2, _Located]:
     """Parse and structure a dataset file (no reference checks yet).
 
     Raises:
@@ -393,10 +428,14 @@ def load_dataset(path: str | Path) -> tuple[DatasetFile, _Located]:
     located = _Located(file, _lines(node) if node is not None else {})
     if not isinstance(raw, dict):
         raise located.error((), "expected a mapping with format, negotiation, parties, ...")
-    if raw.get("format") != FORMAT:
-        raise located.error(("format",), f"expected format: {FORMAT}, got {raw.get('format')!r}")
+    if raw.get("format") not in FORMATS:
+        expected = " or ".join(FORMATS)
+        raise located.error(("format",), f"expected format: {expected}, got {raw.get('format')!r}")
+    shape: type[DatasetFile | v2.DatasetFileV2] = (
+        v2.DatasetFileV2 if raw["format"] == "negotrack/2" else DatasetFile
+    )
     try:
-        return _converter.structure(raw, DatasetFile), located
+        return _converter.structure(raw, shape), located
     except (cattrs.BaseValidationError, ForbiddenExtraKeysError) as exc:
         where, problem = _first_error(exc)
         raise located.error(where, problem) from exc
@@ -407,12 +446,17 @@ def load_dataset(path: str | Path) -> tuple[DatasetFile, _Located]:
 
 @attrs.frozen(kw_only=True)
 class ImportResult:
-    """What an import did: the events of the file, and how many were new."""
+    """What an import did: the events of the file, the plan, and how many events were written.
+
+    ``plan`` is what the import recorded (or, for a dry run, would record):
+    its ``describe()`` lists it line by line.
+    """
 
     negotiation: str
     events: int
     written: int
     records: tuple[RecordedEvent, ...]
+    plan: ReimportPlan = attrs.field(factory=ReimportPlan)
 
 
 def _event_id(negotiation: str, *parts: str) -> str:
@@ -439,7 +483,7 @@ _HINTS: dict[type[NegotrackError], str] = {
 }
 
 
-def dataset_events(data: DatasetFile, located: _Located) -> list[Event]:
+def dataset_events(data: DatasetFile | v2.DatasetFileV2, located: _Located) -> list[Event]:
     """Turn a structured dataset into events with stable ids.
 
     Values are parsed here (times, stances, sources, quotes); the write rules
@@ -448,11 +492,19 @@ def dataset_events(data: DatasetFile, located: _Located) -> list[Event]:
     Raises:
         DatasetError: a bad value or time, a missing quote, an id used twice in the file.
     """
-    return _Builder(data, located).events()
+    return _builder(data, located).events()
+
+
+def _builder(data: DatasetFile | v2.DatasetFileV2, located: _Located) -> _Builder:
+    if isinstance(data, v2.DatasetFileV2):
+        return _BuilderV2(data, located)
+    return _Builder(data, located)
 
 
 class _Builder:
-    def __init__(self, data: DatasetFile, located: _Located) -> None:
+    """Events of a ``negotrack/1`` file; :class:`_BuilderV2` extends it for ``negotrack/2``."""
+
+    def __init__(self, data: Any, located: _Located) -> None:
         self.data = data
         self.at = located
         self.neg = data.negotiation.id
@@ -463,6 +515,20 @@ class _Builder:
         """A write rule's refusal of event ``index``, at its place in the file."""
         hint = next((h for kind, h in _HINTS.items() if isinstance(error, kind)), "")
         return self.at.error(self.origins[index].path(field), f"{error}{hint}")
+
+    def locate_id(self, event_id: str, field: rules.Field, error: NegotrackError) -> NegotrackError:
+        """A refusal of a planned event, at the item of the file it comes from.
+
+        A planned event's id is a file event's id, or one with ``~...`` after it
+        (a re-import's replacement or retraction).
+        """
+        index = {event.event_id: i for i, event in enumerate(self.out)}
+        key = event_id
+        while key not in index and "~" in key:
+            key = key.rsplit("~", 1)[0]
+        if key not in index:
+            return error
+        return self.locate(index[key], field, error)
 
     def _add(self, origin: _Origin, event_type: type[_E], /, **fields: Any) -> _E:
         """Make one event; a value it refuses is reported at its item in the file."""
@@ -595,7 +661,6 @@ class _Builder:
                     high=clause.scale.high,
                     labels=clause.scale.labels,
                 )
-            tabled, precision = self._time((*path, "tabled"), clause.tabled)
             self._add(
                 _Origin(path, {"clause": ("id",)}),
                 ClauseTabled,
@@ -605,9 +670,16 @@ class _Builder:
                 topic=clause.topic,
                 text=clause.text,
                 scale=scale,
-                valid_at=tabled,
-                precision=precision,
+                **self._tabled(path, clause),
             )
+
+    def _tabled(self, path: Path_, clause: Any) -> _Dating:
+        valid_at, precision = self._time((*path, "tabled"), clause.tabled)
+        return {"valid_at": valid_at, "precision": precision}
+
+    def _note_dating(self, path: Path_, note: Any) -> _Dating:
+        valid_at, precision = self._time((*path, "valid"), note.valid)
+        return {"valid_at": valid_at, "precision": precision}
 
     def _stances(self) -> None:
         ids: set[str] = set()
@@ -637,7 +709,6 @@ class _Builder:
         for i, note in enumerate(self.data.notes):
             path: Path_ = ("notes", i)
             self._unique(note_ids, (*path, "id"), note.id, "note")
-            valid_at, precision = self._time((*path, "valid"), note.valid)
             evidence: tuple[Evidence, ...] = ()
             if note.quote is not None and note.source is None:
                 raise self.at.error((*path, "quote"), "a quote needs its source: add source")
@@ -649,9 +720,8 @@ class _Builder:
                 event_id=_event_id(self.neg, "note", note.id),
                 kind=note.kind,
                 text=note.text,
-                valid_at=valid_at,
-                precision=precision,
                 parties=note.parties,
+                **self._note_dating(path, note),
                 evidence=evidence,
             )
 
@@ -704,26 +774,469 @@ class _Builder:
             )
 
 
+class _BuilderV2(_Builder):
+    """Events of a ``negotrack/2`` file: all ``negotrack/1`` says, and the rest of the model."""
+
+    data: v2.DatasetFileV2
+
+    def __init__(self, data: v2.DatasetFileV2, located: _Located) -> None:
+        super().__init__(data, located)
+        self.quotes: list[QuoteUse] = []
+        self.observations: dict[str, tuple[str, Path_]] = {}  # file id -> (kind, item)
+        self.specs: dict[str, v2.StanceSpec | v2.WithdrawalSpec] = {}
+
+    def events(self) -> list[Event]:
+        out = super().events()
+        self._withdrawals()
+        self._errata()
+        return out
+
+    # -- valid times -------------------------------------------------------------
+
+    def _dating(self, path: Path_, value: v2.WhenV2, dated: str | None) -> _Dating:
+        """A valid time as event fields; a range ends at ``valid_at``, its latest bound."""
+        if isinstance(value, v2.RangeSpec):
+            span = self._parsed(
+                path, valid_time, value.earliest, value.latest, tz=self.tz, basis=dated
+            )
+            return {
+                "valid_at": span.latest,
+                "precision": span.precision,
+                "earliest": span.earliest if span.is_range else None,
+                "basis": dated,
+            }
+        valid_at, precision = self._time(path, value)
+        return {"valid_at": valid_at, "precision": precision, "earliest": None, "basis": dated}
+
+    # -- evidence ----------------------------------------------------------------
+
+    def _quoted(
+        self, path: Path_, source: str, quote: str | None, stated: bool, what: str
+    ) -> Evidence:
+        evidence = self._evidence(path, source, quote, stated)
+        if evidence.source.file is not None:
+            self.quotes.append(
+                QuoteUse(
+                    path=(*path, "quote"),
+                    observation=what,
+                    file=evidence.source.file,
+                    quote=evidence.quote,
+                )
+            )
+        return evidence
+
+    def _reported(
+        self, path: Path_, spec: v2.StanceSpec | v2.WithdrawalSpec, what: str
+    ) -> tuple[Evidence, ...]:
+        """The evidence of a stance or withdrawal: ``source`` + ``quote``, or ``sources``."""
+        if spec.sources:
+            if spec.source is not None or spec.quote is not None:
+                raise self.at.error(
+                    (*path, "sources"), "give source and quote, or sources, not both"
+                )
+            return tuple(
+                self._quoted((*path, "sources", j), q.source, q.quote, q.stated, what)
+                for j, q in enumerate(spec.sources)
+            )
+        if spec.source is None:
+            raise self.at.error(
+                (*path, "source"), "missing source: add source and quote, or sources"
+            )
+        return (self._quoted(path, spec.source, spec.quote, spec.stated, what),)
+
+    def check_evidence(self, folder: Path) -> None:
+        """Every quote on a source with a local file is in that file (read relative to ``folder``).
+
+        Raises:
+            DatasetError: a file cannot be read, or a quote is not in it.
+        """
+        texts: dict[str, str] = {}
+        for sid, spec in self.data.sources.items():
+            if spec.file is None or spec.file in texts:
+                continue
+            try:
+                texts[spec.file] = (folder / spec.file).read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise self.at.error(
+                    ("sources", sid, "file"), f"cannot read the source file {spec.file!r}: {exc}"
+                ) from exc
+        check_quotes(self.quotes, texts, self.at)
+
+    # -- memberships, clauses and notes ------------------------------------------
+
+    def _memberships(self) -> None:
+        seen: set[str] = set()
+        self.memberships: list[Membership] = []
+        for i, membership in enumerate(self.data.memberships):
+            path: Path_ = ("memberships", i)
+            start = self._dating((*path, "valid_from"), membership.valid_from, membership.dated)
+            key = f"{membership.member}/{membership.group}/{start['valid_at'].isoformat()}"
+            self._unique(seen, (*path, "valid_from"), key, "membership")
+            self._add(
+                _Origin(path, {"valid_at": ("valid_from",), "earliest": ("valid_from",)}),
+                MembershipStarted,
+                event_id=_event_id(self.neg, "membership", key),
+                member=membership.member,
+                group=membership.group,
+                role=membership.role,
+                note=membership.note,
+                **start,
+            )
+            until = None
+            if membership.valid_until is not None:
+                end = self._dating((*path, "valid_until"), membership.valid_until, None)
+                until = end["valid_at"]
+                if until <= start["valid_at"]:
+                    raise self.at.error(
+                        (*path, "valid_until"), "valid_until must be after valid_from"
+                    )
+                self._add(
+                    _Origin(path, {"valid_at": ("valid_until",), "earliest": ("valid_until",)}),
+                    MembershipEnded,
+                    event_id=_event_id(self.neg, "membership-end", key),
+                    member=membership.member,
+                    group=membership.group,
+                    **end,
+                )
+            self.memberships.append(
+                Membership(
+                    member=membership.member,
+                    group=membership.group,
+                    role=membership.role,
+                    valid_from=start["valid_at"],
+                    valid_until=until,
+                )
+            )
+
+    def _clauses(self) -> None:
+        super()._clauses()
+        for i, clause in enumerate(self.data.clauses):
+            seen: set[str] = set()
+            for j, version in enumerate(clause.versions):
+                self._version(("clauses", i, "versions", j), clause.id, version, seen)
+
+    def _tabled(self, path: Path_, clause: Any) -> _Dating:
+        return self._dating((*path, "tabled"), clause.tabled, clause.dated)
+
+    def _version(
+        self, path: Path_, clause: str, version: v2.ClauseVersionSpec, seen: set[str]
+    ) -> None:
+        if version.change not in ("amended", "withdrawn"):
+            raise self.at.error(
+                (*path, "change"), f"expected one of amended, withdrawn, got {version.change!r}"
+            )
+        amended = version.change == "amended"
+        if amended and version.text is None:
+            raise self.at.error((*path, "text"), "an amended clause needs its new text")
+        if not amended and version.text is not None:
+            raise self.at.error((*path, "text"), "a withdrawn clause has no text: remove text")
+        if amended and version.reason is not None:
+            raise self.at.error((*path, "reason"), "reason is for a withdrawn clause")
+        evidence: tuple[Evidence, ...] = ()
+        if version.quote is not None and version.source is None:
+            raise self.at.error((*path, "quote"), "a quote needs its source: add source")
+        if version.source is not None:
+            what = f"the {version.change} version of clause {clause!r}"
+            evidence = (self._quoted(path, version.source, version.quote, True, what),)
+        dating = self._dating((*path, "valid"), version.valid, version.dated)
+        key = f"{clause}/{version.change}/{dating['valid_at'].isoformat()}"
+        self._unique(seen, (*path, "valid"), key, "clause version")
+        origin = _Origin(path, {"valid_at": ("valid",), "earliest": ("valid",)})
+        event_id = _event_id(self.neg, "clause", key)
+        if amended:
+            self._add(
+                origin,
+                ClauseAmended,
+                event_id=event_id,
+                clause=clause,
+                text=version.text,
+                evidence=evidence,
+                note=version.note,
+                **dating,
+            )
+        else:
+            self._add(
+                origin,
+                ClauseWithdrawn,
+                event_id=event_id,
+                clause=clause,
+                reason=version.reason,
+                evidence=evidence,
+                note=version.note,
+                **dating,
+            )
+
+    def _note_dating(self, path: Path_, note: Any) -> _Dating:
+        return self._dating((*path, "valid"), note.valid, note.dated)
+
+    # -- observations: stances, withdrawals, statements --------------------------
+
+    def _observation(self, path: Path_, file_id: str, kind: str) -> None:
+        """Stance, withdrawal, statement and correction ids are unique across their lists."""
+        if file_id in self.observations:
+            raise self.at.error(
+                (*path, "id"),
+                f"duplicate observation id {file_id!r}: stances, withdrawals, statements "
+                "and corrections share one set of ids",
+            )
+        self.observations[file_id] = (kind, path)
+
+    def _stances(self) -> None:
+        for i, stance in enumerate(self.data.stances):
+            path: Path_ = ("stances", i)
+            self._observation(path, stance.id, "stance")
+            self.specs[stance.id] = stance
+            self._stance(path, stance)
+
+    def _stance(self, path: Path_, stance: v2.StanceSpec) -> str:
+        event = self._add(
+            _Origin(path, {"valid_at": ("valid",), "earliest": ("valid",)}),
+            StanceRecorded,
+            event_id=_event_id(self.neg, "stance", stance.id),
+            party=stance.party,
+            clause=stance.clause,
+            stance=self._parsed((*path, "stance"), stance_point, stance.stance, stance.clause),
+            evidence=self._reported(path, stance, f"stance {stance.id!r}"),
+            salience=stance.salience,
+            confidence=stance.confidence,
+            conditions=stance.conditions,
+            speaker=stance.speaker,
+            note=stance.note,
+            **self._dating((*path, "valid"), stance.valid, stance.dated),
+        )
+        return event.event_id
+
+    def _withdrawals(self) -> None:
+        for i, withdrawal in enumerate(self.data.withdrawals):
+            path: Path_ = ("withdrawals", i)
+            self._observation(path, withdrawal.id, "withdrawal")
+            self.specs[withdrawal.id] = withdrawal
+            self._withdrawal(path, withdrawal)
+
+    def _withdrawal(self, path: Path_, withdrawal: v2.WithdrawalSpec) -> str:
+        event = self._add(
+            _Origin(path, {"valid_at": ("valid",), "earliest": ("valid",)}),
+            StanceWithdrawn,
+            event_id=_event_id(self.neg, "withdrawal", withdrawal.id),
+            party=withdrawal.party,
+            clause=withdrawal.clause,
+            evidence=self._reported(path, withdrawal, f"withdrawal {withdrawal.id!r}"),
+            reason=withdrawal.reason,
+            speaker=withdrawal.speaker,
+            note=withdrawal.note,
+            **self._dating((*path, "valid"), withdrawal.valid, withdrawal.dated),
+        )
+        return event.event_id
+
+    def _statement(self, path: Path_, statement: Any, seen: set[str]) -> None:
+        spec: v2.StatementSpec = statement
+        self._observation(path, spec.id, "statement")
+        readings = tuple(
+            Reading(
+                signatories=reading.signatories,
+                source=self._source((*path, "readings", j, "source"), reading.source),
+                note=reading.note,
+            )
+            for j, reading in enumerate(spec.readings)
+        )
+        dating = self._dating((*path, "valid"), spec.valid, spec.dated)
+        if spec.speaks_for_members and len(spec.signatories) != 1:
+            raise self.at.error(
+                (*path, "speaks_for_members"),
+                "a group speaks for its members alone: list that one group as the signatory",
+            )
+        check_signatories(
+            spec.signatories, dating["valid_at"], self.memberships, (*path, "signatories"), self.at
+        )
+        if not spec.positions:
+            raise self.at.error(
+                (*path, "positions"), "a joint statement needs at least one position"
+            )
+        clauses: set[str] = set()
+        for j, position in enumerate(spec.positions):
+            where: Path_ = (*path, "positions", j)
+            self._unique(clauses, (*where, "clause"), position.clause, "position clause")
+            self._add(
+                _Origin(
+                    path,
+                    {
+                        "clause": ("positions", j, "clause"),
+                        "stance": ("positions", j, "stance"),
+                        "valid_at": ("valid",),
+                        "earliest": ("valid",),
+                    },
+                ),
+                JointStatementRecorded,
+                event_id=_event_id(self.neg, "statement", spec.id, position.clause),
+                signatories=spec.signatories,
+                clause=position.clause,
+                stance=self._parsed(
+                    (*where, "stance"), stance_point, position.stance, position.clause
+                ),
+                evidence=self._position_evidence(where, spec, position),
+                salience=position.salience,
+                confidence=position.confidence,
+                conditions=position.conditions,
+                title=spec.title,
+                statement=spec.id,
+                readings=readings,
+                note=spec.note,
+                speaker=spec.speaker,
+                on_behalf_of=spec.signatories if spec.speaks_for_members else (),
+                **dating,
+            )
+
+    def _position_evidence(
+        self, where: Path_, statement: v2.StatementSpec, position: v2.PositionSpec
+    ) -> tuple[Evidence, ...]:
+        what = f"statement {statement.id!r} on clause {position.clause!r}"
+        if position.quotes:
+            if position.quote is not None:
+                raise self.at.error((*where, "quotes"), "give quote or quotes, not both")
+            evidence = []
+            for k, quoted in enumerate(position.quotes):
+                if statement.sources and quoted.source not in statement.sources:
+                    raise self.at.error(
+                        (*where, "quotes", k, "source"),
+                        f"source {quoted.source!r} is not among the statement's sources",
+                    )
+                evidence.append(
+                    self._quoted(
+                        (*where, "quotes", k), quoted.source, quoted.quote, quoted.stated, what
+                    )
+                )
+            return tuple(evidence)
+        if statement.source is None:
+            raise self.at.error(
+                (*where, "quote"),
+                "a quote needs the statement's source: add source, or give quotes with theirs",
+            )
+        return (self._quoted(where, statement.source, position.quote, position.stated, what),)
+
+    # -- the file's own errata ---------------------------------------------------
+
+    def _target(self, path: Path_, of: str, clause: str | None) -> str:
+        """The event id a retraction or correction names, by the observation's id in the file."""
+        if of not in self.observations:
+            raise self.at.error(
+                (*path, "of"), f"unknown observation {of!r}: name a stance, withdrawal or statement"
+            )
+        kind, item = self.observations[of]
+        if kind == "correction":
+            raise self.at.error((*path, "of"), f"{of!r} is a correction: name what it corrects")
+        if kind != "statement":
+            if clause is not None:
+                raise self.at.error(
+                    (*path, "clause"), f"clause is only for a statement: {of!r} is a {kind}"
+                )
+            return _event_id(self.neg, kind, of)
+        positions = [p.clause for p in self.data.statements[int(item[1])].positions]
+        if clause not in positions:
+            raise self.at.error(
+                (*path, "clause"),
+                f"name the clause of one of statement {of!r}'s positions: "
+                + ", ".join(repr(c) for c in positions),
+            )
+        return _event_id(self.neg, "statement", of, clause)
+
+    def _errata(self) -> None:
+        for i, retraction in enumerate(self.data.retractions):
+            path: Path_ = ("retractions", i)
+            target = self._target(path, retraction.of, retraction.clause)
+            suffix = () if retraction.clause is None else (retraction.clause,)
+            self._add(
+                _Origin(path, {"retracted": ("of",)}),
+                StanceRetracted,
+                event_id=_event_id(self.neg, "retraction", retraction.of, *suffix),
+                retracted=target,
+                reason=retraction.reason,
+            )
+        for i, correction in enumerate(self.data.corrections):
+            self._correction(("corrections", i), correction)
+
+    def _correction(self, path: Path_, correction: v2.CorrectionSpec) -> None:
+        target = self._target(path, correction.of, None)
+        kind, _ = self.observations[correction.of]
+        if kind == "statement":
+            raise self.at.error(
+                (*path, "of"),
+                "a statement is corrected position by position: retract the position "
+                "and add the corrected statement under a new id",
+            )
+        self._observation(path, correction.id, "correction")
+        if "id" in correction.set:
+            raise self.at.error(
+                (*path, "set", "id"), "the correction's own id replaces it: remove id"
+            )
+        original = self.specs[correction.of]
+        merged = {**attrs.asdict(original), **correction.set, "id": correction.id}
+        try:
+            spec = _converter.structure(merged, type(original))
+        except (cattrs.BaseValidationError, ForbiddenExtraKeysError) as exc:
+            where, problem = _first_error(exc)
+            raise self.at.error((*path, "set", *where[:1]), problem) from exc
+        replacement = _event_id(self.neg, kind, correction.id)
+        self._add(
+            _Origin(path, {"retracted": ("of",)}),
+            StanceRetracted,
+            event_id=_event_id(self.neg, "correction", correction.id),
+            retracted=target,
+            reason=correction.reason,
+            replaced_by=replacement,
+        )
+        if isinstance(spec, v2.StanceSpec):
+            self._stance(path, spec)
+        else:
+            self._withdrawal(path, spec)
+
+
 def _joined(*notes: str | None) -> str | None:
     present = [n for n in notes if n]
     return "; ".join(present) if present else None
 
 
-def import_dataset(tracker: Tracker, path: str | Path) -> ImportResult:
-    """Validate a dataset file completely, then append all its events in one transaction.
+def import_dataset(tracker: Tracker, path: str | Path, *, dry_run: bool = False) -> ImportResult:
+    """Validate a dataset file completely, then record what the log does not hold yet.
 
-    Re-importing the same file writes nothing (its event ids are stable).
+    The file is compared with what the log holds for its ids
+    (:func:`negotrack.io.reimport.plan_reimport`): new observations are
+    appended, changed ones corrected, removed ones retracted, all in one
+    transaction.  Importing the same file again writes nothing.
+
+    Args:
+        tracker: the store to import into.
+        path: the YAML file.
+        dry_run: plan only; nothing is written (``result.plan.describe()`` says what would be).
 
     Raises:
-        DatasetError: the file is wrong; the message names the file, line and field.
-        ConflictError: the file contradicts the store (an id reused for other content).
+        DatasetError: the file is wrong, or changes what the log cannot correct (a
+            party, a clause, a note); the message names the file, line and field.
     """
     data, located = load_dataset(path)
-    builder = _Builder(data, located)
+    builder = _builder(data, located)
     events = builder.events()
+    if isinstance(builder, _BuilderV2):
+        builder.check_evidence(Path(path).parent)
+    neg = data.negotiation.id
+    plan = plan_reimport(
+        (record.event for record in tracker.events(negotiation=neg)),
+        events,
+        namespace=f"{neg}/",
+        reason=f"re-import of {Path(path).name}",
+    )
+    for refusal in plan.refused:
+        refused = builder.locate_id(refusal.observation, (), ValidationError(refusal.problem))
+        if isinstance(refused, DatasetError):
+            raise refused
+        raise DatasetError(f"{refusal.observation}: {refusal.problem}", file=located.file)
+    if dry_run:
+        return ImportResult(negotiation=neg, events=len(events), written=0, records=(), plan=plan)
+    planned = plan.events()
     last = tracker.last_position()
-    records = tracker.append(events, locate=builder.locate)
+    records = tracker.append(
+        planned, locate=lambda i, field, error: builder.locate_id(planned[i].event_id, field, error)
+    )
     written = sum(1 for r in records if r.position > last)
     return ImportResult(
-        negotiation=data.negotiation.id, events=len(events), written=written, records=tuple(records)
+        negotiation=neg, events=len(events), written=written, records=tuple(records), plan=plan
     )

@@ -20,6 +20,12 @@ event of the chain and the new content, so two analysts re-importing the same
 edited file plan the same events and the second writes nothing (appends are
 idempotent by id), while reverting an edit still makes a new event.
 
+A file may carry its own errata (the ``retractions:`` and ``corrections:`` of
+``negotrack/2``).  What the file says about an observation is then read the
+same way as the log: the live event of its chain in the file.  An observation
+new to the log is recorded as the file has it, errata included, so its
+history shows what was wrong and why.
+
 Only stance events can be retracted.  A changed or removed party, clause,
 membership, note or negotiation is not planned but listed as *refused*, so the
 importer can name its line; nothing of the plan is written then.
@@ -124,6 +130,7 @@ class _Standing:
 
     live: Event | None
     last_id: str
+    chain: tuple[str, ...]
 
 
 _REPLACEMENT = re.compile(r"(?P<observation>.+)~[0-9a-f]{16}\Z")
@@ -146,9 +153,15 @@ def _current(log: Iterable[Event], namespace: str) -> dict[str, _Standing]:
         order[event.event_id] = index
         if isinstance(event, StanceRetracted):
             retractions[event.retracted] = event
+    # A replacement belongs to the observation it corrects, not to one of its own.
+    replacements = {r.replaced_by for r in retractions.values()}
     chains: dict[str, list[str]] = {}
     for event_id, event in events.items():
-        if event_id.startswith(namespace) and not isinstance(event, StanceRetracted):
+        if (
+            event_id.startswith(namespace)
+            and not isinstance(event, StanceRetracted)
+            and event_id not in replacements
+        ):
             match = _REPLACEMENT.match(event_id)
             observation = match["observation"] if match else event_id
             chains.setdefault(observation, []).append(event_id)
@@ -162,6 +175,7 @@ def _current(log: Iterable[Event], namespace: str) -> dict[str, _Standing]:
         current[observation] = _Standing(
             live=events[max(live, key=order.__getitem__)] if live else None,
             last_id=max(chain, key=order.__getitem__),
+            chain=tuple(chain),
         )
     return current
 
@@ -183,19 +197,32 @@ def plan_reimport(
         The plan; its ``refused`` entries must stop the import.
     """
     current = _current(log, namespace)
+    wanted = _current(file_events, namespace)
     appends: list[Event] = []
     corrections: list[Correction] = []
     removals: list[Removal] = []
     refused: list[Refusal] = []
-    in_file = set()
-    for event in file_events:
-        observation = event.event_id
-        in_file.add(observation)
+    new_ids: set[str] = set()
+    for observation, says in wanted.items():
+        if observation not in current:
+            new_ids.update(says.chain)
+    appends += [
+        event
+        for event in file_events
+        if event.event_id in new_ids
+        or (isinstance(event, StanceRetracted) and event.retracted in new_ids)
+    ]
+    for observation, says in wanted.items():
         standing = current.get(observation)
         if standing is None:
-            appends.append(event)
             continue
-        before = standing.live
+        before, event = standing.live, says.live
+        if event is None:  # the file retracts it itself
+            if before is not None:
+                removals.append(
+                    _removal(observation, before, f"{reason}: {_why(file_events, says)}")
+                )
+            continue
         if before is not None and event_content(before) == event_content(event):
             continue
         if not isinstance(event, CELL_EVENTS) or not isinstance(before, (*CELL_EVENTS, type(None))):
@@ -228,31 +255,43 @@ def plan_reimport(
             )
         )
     for observation, standing in current.items():
-        if observation in in_file or standing.live is None:
+        if observation in wanted or standing.live is None:
             continue
         if not isinstance(standing.live, CELL_EVENTS):
             refused.append(
                 Refusal(observation=observation, problem=_refusal(standing.live, "removed"))
             )
             continue
-        removals.append(
-            Removal(
-                observation=observation,
-                before=standing.live,
-                retraction=StanceRetracted(
-                    negotiation=standing.live.negotiation,
-                    event_id=f"{standing.live.event_id}~retracted",
-                    retracted=standing.live.event_id,
-                    reason=f"{reason}: no longer in the file",
-                ),
-            )
-        )
+        removals.append(_removal(observation, standing.live, f"{reason}: no longer in the file"))
     return ReimportPlan(
         appends=tuple(appends),
         corrections=tuple(corrections),
         removals=tuple(removals),
         refused=tuple(refused),
     )
+
+
+def _removal(observation: str, before: Event, reason: str) -> Removal:
+    return Removal(
+        observation=observation,
+        before=before,
+        retraction=StanceRetracted(
+            negotiation=before.negotiation,
+            event_id=f"{before.event_id}~retracted",
+            retracted=before.event_id,
+            reason=reason,
+        ),
+    )
+
+
+def _why(file_events: Sequence[Event], says: _Standing) -> str:
+    """The reason the file gives for retracting the last event of an observation's chain."""
+    reasons = [
+        e.reason
+        for e in file_events
+        if isinstance(e, StanceRetracted) and e.retracted == says.last_id
+    ]
+    return reasons[0] if reasons else "retracted in the file"
 
 
 def _refusal(event: Event, what: str) -> str:
