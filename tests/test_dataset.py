@@ -12,8 +12,10 @@ import yaml
 
 import negotrack
 from negotrack import DatasetError
+from negotrack.cli import main
 from negotrack.io.dataset import import_dataset, load_dataset
 from negotrack.io.jsonl import export_jsonl, restore_jsonl
+from tests.conftest import Backend
 
 ROOT = Path(__file__).resolve().parents[1]
 GENEVA = ROOT / "examples" / "geneva_2025" / "geneva_2025.yaml"
@@ -57,6 +59,14 @@ stances:
     source: wire
     quote: "borders must not change"
 """
+
+
+def _stance(id_: str, party: str, stance: str, valid: str, quote: str) -> str:
+    """One more item for the stances list of MINIMAL."""
+    return (
+        f"  - id: {id_}\n    party: {party}\n    clause: territory\n    stance: {stance}\n"
+        f"    valid: {valid}\n    source: wire\n    quote: \"{quote}\"\n"
+    )
 
 
 def write(tmp_path: Path, text: str, name: str = "talks.yaml") -> Path:
@@ -182,22 +192,88 @@ class TestImporter:
         assert str(error).startswith(f"{path}:{line}")
         assert list(tracker.events()) == []
 
-    def test_conflicting_reimport_is_refused_whole(
+    def test_an_uncorrectable_change_is_refused_whole(
         self, tracker: negotrack.Tracker, tmp_path: Path
     ) -> None:
-        """Changing an observation under the same id is a conflict, and nothing of the file lands."""
+        """A changed party cannot be corrected: refused at its line, and nothing of the file lands."""
         import_dataset(tracker, write(tmp_path, MINIMAL))
         before = list(tracker.events())
-        changed = MINIMAL.replace("stance: oppose", "stance: support") + textwrap.dedent("""\
-            notes:
-              - id: new-note
-                kind: call
-                valid: 2025-11-22
-                text: A call
-            """)
-        with pytest.raises(negotrack.DuplicateError):
+        changed = MINIMAL.replace("stance: oppose", "stance: support").replace(
+            "name: France", "name: French Republic"
+        )
+        with pytest.raises(DatasetError, match="only stances") as caught:
             import_dataset(tracker, write(tmp_path, changed, "changed.yaml"))
+        assert caught.value.line == changed.splitlines().index("  - id: FR") + 1
         assert list(tracker.events()) == before
+
+
+class TestReimport:
+    """Re-importing an edited file records the difference; the earlier version stays known."""
+
+    def test_an_edited_file_is_recorded_as_corrections(
+        self, tracker: negotrack.Tracker, tmp_path: Path
+    ) -> None:
+        """Changed, removed and new observations become a correction, a retraction and an
+        append; the matrix known before the re-import is the earlier file's."""
+        first = MINIMAL + _stance("fr-territory", "FR", "neutral", "2025-11-21", "we will see")
+        path = write(tmp_path, first)
+        import_dataset(tracker, path)
+        before = list(tracker.events())[-1].recorded_at
+        edited = MINIMAL.replace("stance: oppose", "stance: lean_oppose") + _stance(
+            "gb-territory-later", "GB", "support", "2025-11-23", "borders may change"
+        )
+        path.write_text(edited, encoding="utf-8")
+        result = import_dataset(tracker, path)
+        assert [c.observation for c in result.plan.corrections] == ["mini-talks/stance/gb-territory"]
+        assert [r.observation for r in result.plan.removals] == ["mini-talks/stance/fr-territory"]
+        assert [e.event_id for e in result.plan.appends] == ["mini-talks/stance/gb-territory-later"]
+        assert result.written == 4  # a correction is two events
+        neg = tracker.negotiation("mini-talks")
+        on_22 = date(2025, 11, 22)
+        now = neg.matrix(on_22)
+        assert now["GB", "territory"].label == "lean_oppose"
+        assert ("FR", "territory") not in now
+        assert neg.matrix(date(2025, 11, 23))["GB", "territory"].label == "support"
+        earlier = neg.matrix(on_22, known_at=before)
+        assert earlier["GB", "territory"].label == "oppose"
+        assert earlier["FR", "territory"].label == "neutral"
+        again = import_dataset(tracker, path)
+        assert again.written == 0
+        assert again.plan.empty
+
+    def test_dry_run_writes_nothing_and_says_what_it_would(
+        self, tracker: negotrack.Tracker, tmp_path: Path
+    ) -> None:
+        """A dry run plans the same difference and writes nothing."""
+        path = write(tmp_path, MINIMAL)
+        import_dataset(tracker, path)
+        before = list(tracker.events())
+        path.write_text(MINIMAL.replace("stance: oppose", "stance: support"), encoding="utf-8")
+        result = import_dataset(tracker, path, dry_run=True)
+        assert list(tracker.events()) == before
+        assert result.written == 0
+        (line,) = result.plan.describe()
+        assert line.startswith("correct mini-talks/stance/gb-territory: stance")
+
+    def test_the_command_lists_a_dry_run(self, backend: Backend, tmp_path: Path) -> None:
+        """``negotrack import --dry-run`` prints the plan, one line each, and writes nothing."""
+        url = backend.url()
+        path = write(tmp_path, MINIMAL)
+        assert main(["import", str(path), "--db", url], out=io.StringIO()) == 0
+        path.write_text(MINIMAL.replace("stance: oppose", "stance: support"), encoding="utf-8")
+        out = io.StringIO()
+        assert main(["import", str(path), "--dry-run", "--db", url], out=out) == 0
+        (line,) = out.getvalue().splitlines()
+        assert line.startswith("correct mini-talks/stance/gb-territory: stance")
+        out = io.StringIO()
+        assert main(["import", str(path), "--dry-run", "--db", url], out=out) == 0
+        assert out.getvalue().startswith("correct ")  # the dry run recorded nothing
+
+    def test_every_negotrack_1_file_reimports_as_nothing(self, tracker: negotrack.Tracker) -> None:
+        """The Geneva example imports as before and, imported again, plans nothing."""
+        first = import_dataset(tracker, GENEVA)
+        assert first.written == first.events
+        assert import_dataset(tracker, GENEVA, dry_run=True).plan.empty
 
     def test_missing_file(self, tracker: negotrack.Tracker, tmp_path: Path) -> None:
         """A file that cannot be read is a DatasetError naming it."""

@@ -77,10 +77,15 @@ def _import(args: argparse.Namespace, tracker: Tracker, out: TextIO) -> None:
     name = args.example or path
     with progress(f"importing {Path(path).name}", None):
         if path.endswith((".jsonl", ".ndjson")):
+            if args.dry_run:
+                raise ValidationError("--dry-run plans a dataset import; a restore has no plan")
             restored = restore_jsonl(tracker, path)
             out.write(f"restored {len(restored)} events from {name}\n")
             return
-        result = import_dataset(tracker, path)
+        result = import_dataset(tracker, path, dry_run=args.dry_run)
+    if args.dry_run:
+        out.writelines(f"{line}\n" for line in result.plan.describe())
+        return
     out.write(
         f"imported {name} into {result.negotiation}: "
         f"{result.written} new events of {result.events}\n"

@@ -25,6 +25,7 @@ EXAMPLES = {
         "negotrack import examples/geneva_2025/geneva_2025.yaml",
         "negotrack import --example geneva_2025",
         "negotrack import backup.jsonl --db sqlite:///copy.db",
+        "negotrack import examples/geneva_2025/geneva_2025.yaml --dry-run",
     ],
     "export": [
         "negotrack export -o backup.jsonl",
@@ -159,6 +160,11 @@ def parser(default_db: str, version: str) -> argparse.ArgumentParser:
     )
     source.add_argument(
         "--example", metavar="NAME", help="a dataset shipped with negotrack, e.g. geneva_2025"
+    )
+    imports.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="list what a dataset import would record, one line per event; write nothing",
     )
 
     export = add("export", "write the log as JSON Lines (the only export format)")
