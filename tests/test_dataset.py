@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import io
 import textwrap
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 import yaml
 
 import negotrack
-from negotrack import DatasetError
+from negotrack import (
+    ClauseAmended,
+    DatasetError,
+    JointStatementRecorded,
+    StanceWithdrawn,
+)
 from negotrack.cli import main
 from negotrack.io.dataset import import_dataset, load_dataset
 from negotrack.io.jsonl import export_jsonl, restore_jsonl
@@ -65,7 +70,7 @@ def _stance(id_: str, party: str, stance: str, valid: str, quote: str) -> str:
     """One more item for the stances list of MINIMAL."""
     return (
         f"  - id: {id_}\n    party: {party}\n    clause: territory\n    stance: {stance}\n"
-        f"    valid: {valid}\n    source: wire\n    quote: \"{quote}\"\n"
+        f'    valid: {valid}\n    source: wire\n    quote: "{quote}"\n'
     )
 
 
@@ -224,7 +229,9 @@ class TestReimport:
         )
         path.write_text(edited, encoding="utf-8")
         result = import_dataset(tracker, path)
-        assert [c.observation for c in result.plan.corrections] == ["mini-talks/stance/gb-territory"]
+        assert [c.observation for c in result.plan.corrections] == [
+            "mini-talks/stance/gb-territory"
+        ]
         assert [r.observation for r in result.plan.removals] == ["mini-talks/stance/fr-territory"]
         assert [e.event_id for e in result.plan.appends] == ["mini-talks/stance/gb-territory-later"]
         assert result.written == 4  # a correction is two events
@@ -544,3 +551,317 @@ class TestJsonLinesTampering:
             pytest.raises(DatasetError, match="cannot read"),
         ):
             restore_jsonl(target, tmp_path / "absent.jsonl")
+
+
+MINIMAL_V2 = """\
+format: negotrack/2
+negotiation:
+  id: mini-talks
+  title: Mini talks
+sources:
+  wire:
+    outlet: Wire
+    published: 2025-11-22
+parties:
+  - {id: GB, name: United Kingdom, kind: state}
+  - {id: FR, name: France, kind: state}
+  - {id: e3, name: E3, kind: group}
+memberships:
+  - {member: GB, group: e3, valid_from: 2025-11-01}
+clauses:
+  - id: territory
+    title: Territory
+    tabled: 2025-11-20
+    text: "Borders as of 2022."
+stances:
+  - id: gb-territory
+    party: GB
+    clause: territory
+    stance: oppose
+    valid: {earliest: 2025-11-20, latest: 2025-11-22}
+    dated: "'this week' in a report of Saturday 22 November"
+    source: wire
+    quote: "borders must not change"
+"""
+
+
+def v2_file(tmp_path: Path, extra: str = "", base: str = MINIMAL_V2) -> Path:
+    return write(tmp_path, base + textwrap.dedent(extra))
+
+
+class TestFormatV2:
+    """negotrack/2: everything the event model can say, checked before anything is written."""
+
+    def test_the_documented_example_imports(self, tracker: negotrack.Tracker) -> None:
+        """The example of docs/dataset-format.md: ranges, versions, withdrawals, errata."""
+        result = import_dataset(tracker, ROOT / "examples" / "format_v2" / "example.yaml")
+        assert result.written == result.events
+        neg = tracker.negotiation("us-peace-plan-2025-v2-example")
+        (ua,) = neg.history("UA", "plan-as-a-whole")
+        assert (ua.earliest, ua.valid_at) == (
+            datetime(2025, 11, 24, tzinfo=UTC),
+            datetime(2025, 11, 25, tzinfo=UTC),
+        )
+        assert ua.basis == "'this week' in a report of Tuesday 25 Nov"
+        assert len(ua.evidence) == 2  # one observation, two outlets
+        # The correction moved the UK's remark to Friday; the retraction removed the US deadline.
+        assert neg.matrix(date(2025, 11, 21))["GB", "military-cap"].label == "oppose"
+        assert ("US", "deadline-27-november") not in neg.matrix(date(2025, 11, 23))
+        events = [r.event for r in tracker.events()]
+        (withdrawn,) = [e for e in events if isinstance(e, StanceWithdrawn)]
+        assert (withdrawn.speaker, withdrawn.reason) == ("Donald Trump", "no deadline any more")
+        assert withdrawn.earliest == datetime(2025, 11, 24, tzinfo=UTC)
+        amended = [e for e in events if isinstance(e, ClauseAmended)]
+        assert {e.clause for e in amended} == {"plan-as-a-whole", "military-cap"}
+        statements = {e.statement: e for e in events if isinstance(e, JointStatementRecorded)}
+        assert statements["nb8-statement"].on_behalf_of == ("nb8",)
+        assert statements["g20-allies"].speaker == "Keir Starmer"
+        assert (
+            import_dataset(tracker, ROOT / "examples" / "format_v2" / "example.yaml").written == 0
+        )
+
+    def test_a_range_is_held_from_its_latest_bound(
+        self, tracker: negotrack.Tracker, tmp_path: Path
+    ) -> None:
+        """valid_at is the latest bound, earliest the earliest; the dating is the basis."""
+        import_dataset(tracker, v2_file(tmp_path))
+        neg = tracker.negotiation("mini-talks")
+        assert ("GB", "territory") not in neg.matrix(date(2025, 11, 21))
+        assert neg.matrix(date(2025, 11, 22))["GB", "territory"].label == "oppose"
+        (entry,) = neg.history("GB", "territory")
+        assert entry.earliest == datetime(2025, 11, 20, tzinfo=UTC)
+        assert entry.to_record()["basis"] == "'this week' in a report of Saturday 22 November"
+
+    def test_a_range_of_one_day_is_that_day(
+        self, tracker: negotrack.Tracker, tmp_path: Path
+    ) -> None:
+        """Bounds on the same day make no range: no earliest is recorded."""
+        text = MINIMAL_V2.replace("earliest: 2025-11-20", "earliest: 2025-11-22")
+        import_dataset(tracker, write(tmp_path, text))
+        (entry,) = tracker.negotiation("mini-talks").history("GB", "territory")
+        assert entry.earliest is None
+
+    @pytest.mark.parametrize(
+        ("change", "problem", "field"),
+        [
+            (
+                ("    dated: \"'this week' in a report of Saturday 22 November\"\n", ""),
+                "basis",
+                "stances[0].valid",
+            ),
+            (
+                (
+                    "earliest: 2025-11-20, latest: 2025-11-22",
+                    "earliest: 2025-11-23, latest: 2025-11-22",
+                ),
+                "before",
+                "stances[0].valid",
+            ),
+            (
+                ("earliest: 2025-11-20", "earliest: 2025-11-20T10:00:00+00:00"),
+                "both bounds",
+                "stances[0].valid",
+            ),
+            (
+                (
+                    "    source: wire\n    quote",
+                    "    sources: [{source: wire, quote: x}]\n    quote",
+                ),
+                "not both",
+                "stances[0].sources",
+            ),
+            (("    source: wire\n", ""), "missing source", "stances[0].source"),
+        ],
+    )
+    def test_bad_stances_are_refused_at_their_line(
+        self,
+        tracker: negotrack.Tracker,
+        tmp_path: Path,
+        change: tuple[str, str],
+        problem: str,
+        field: str,
+    ) -> None:
+        """Ranges need a basis and ordered bounds of one kind; evidence is given one way."""
+        old, new = change
+        assert old in MINIMAL_V2
+        with pytest.raises(DatasetError, match=problem) as caught:
+            import_dataset(tracker, write(tmp_path, MINIMAL_V2.replace(old, new)))
+        assert caught.value.field == field
+        assert list(tracker.events()) == []
+
+    @pytest.mark.parametrize(
+        ("extra", "problem", "field"),
+        [
+            (
+                """\
+                withdrawals:
+                  - {id: gb-territory, party: GB, clause: territory, valid: 2025-11-23, source: wire, quote: q}
+                """,
+                "duplicate observation id",
+                "withdrawals[0].id",
+            ),
+            (
+                """\
+                statements:
+                  - id: e3-and-gb
+                    signatories: [e3, GB]
+                    valid: 2025-11-22
+                    source: wire
+                    positions: [{clause: territory, stance: oppose, quote: q}]
+                """,
+                "a group it belongs to",
+                "statements[0].signatories[1]",
+            ),
+            (
+                """\
+                statements:
+                  - id: two
+                    signatories: [e3, FR]
+                    speaks_for_members: true
+                    valid: 2025-11-22
+                    source: wire
+                    positions: [{clause: territory, stance: oppose, quote: q}]
+                """,
+                "alone",
+                "statements[0].speaks_for_members",
+            ),
+            (
+                """\
+                retractions:
+                  - {of: nothing-here, reason: wrong}
+                """,
+                "unknown observation",
+                "retractions[0].of",
+            ),
+            (
+                """\
+                corrections:
+                  - {id: fix, of: gb-territory, reason: wrong, set: {stanse: support}}
+                """,
+                "unknown key",
+                "corrections[0].set",
+            ),
+            (
+                """\
+                retractions:
+                  - {of: gb-territory, reason: wrong}
+                  - {of: gb-territory, reason: twice}
+                """,
+                "already retracted",
+                "retractions[1]",
+            ),
+        ],
+    )
+    def test_bad_observations_are_refused_at_their_line(
+        self, tracker: negotrack.Tracker, tmp_path: Path, extra: str, problem: str, field: str
+    ) -> None:
+        """Ids are unique across observations; a group does not sign beside its member; errata
+        name a known observation, keys of its kind, and retract it once."""
+        with pytest.raises(DatasetError, match=problem) as caught:
+            import_dataset(tracker, v2_file(tmp_path, extra))
+        assert caught.value.field is not None and caught.value.field.startswith(field)
+        assert list(tracker.events()) == []
+
+    @pytest.mark.parametrize(
+        ("version", "problem"),
+        [
+            ("{change: amended, valid: 2025-11-23}", "needs its new text"),
+            ("{change: withdrawn, valid: 2025-11-23, text: t}", "has no text"),
+            ("{change: moved, valid: 2025-11-23}", "amended, withdrawn"),
+        ],
+    )
+    def test_bad_clause_versions_are_refused(
+        self, tracker: negotrack.Tracker, tmp_path: Path, version: str, problem: str
+    ) -> None:
+        """An amendment has text, a withdrawal none, and there is no third kind of change."""
+        text = MINIMAL_V2.replace(
+            '    text: "Borders as of 2022."\n',
+            f'    text: "Borders as of 2022."\n    versions: [{version}]\n',
+        )
+        with pytest.raises(DatasetError, match=problem):
+            import_dataset(tracker, write(tmp_path, text))
+
+    def test_a_clause_version_is_recorded(self, tracker: negotrack.Tracker, tmp_path: Path) -> None:
+        """A version becomes ClauseAmended at its valid time, with its evidence and note."""
+        text = MINIMAL_V2.replace(
+            '    text: "Borders as of 2022."\n',
+            '    text: "Borders as of 2022."\n    versions:\n'
+            '      - {change: amended, valid: 2025-11-23, text: "Borders as of now.", '
+            'source: wire, quote: "as of now", note: n}\n',
+        )
+        import_dataset(tracker, write(tmp_path, text))
+        (amended,) = [r.event for r in tracker.events() if isinstance(r.event, ClauseAmended)]
+        assert amended.text == "Borders as of now."
+        assert amended.evidence[0].quote == "as of now"
+        assert amended.note == "n"
+        assert amended.event_id == "mini-talks/clause/territory/amended/2025-11-23T00:00:00+00:00"
+
+    def test_quotes_are_checked_against_local_source_files(
+        self, tracker: negotrack.Tracker, tmp_path: Path
+    ) -> None:
+        """A quote is found across a wrapped line; one not in the file is refused with the
+        closest passage."""
+        (tmp_path / "wire.txt").write_text(
+            "He said borders must\nnot change, today.", encoding="utf-8"
+        )
+        text = MINIMAL_V2.replace(
+            "    published: 2025-11-22\n", "    published: 2025-11-22\n    file: wire.txt\n"
+        )
+        import_dataset(tracker, write(tmp_path, text))
+        wrong = text.replace("borders must not change", "borders must never change")
+        with pytest.raises(
+            DatasetError, match="closest passage is 'borders must not change"
+        ) as caught:
+            import_dataset(tracker, write(tmp_path, wrong, "wrong.yaml"))
+        assert caught.value.field == "stances[0].quote"
+
+    def test_a_missing_source_file_is_refused(
+        self, tracker: negotrack.Tracker, tmp_path: Path
+    ) -> None:
+        """A source naming a file that is not there is refused at its file key."""
+        text = MINIMAL_V2.replace(
+            "    published: 2025-11-22\n", "    published: 2025-11-22\n    file: absent.txt\n"
+        )
+        with pytest.raises(DatasetError, match="cannot read the source file") as caught:
+            import_dataset(tracker, write(tmp_path, text))
+        assert caught.value.field == "sources.wire.file"
+
+    def test_negotrack_1_does_not_take_the_new_keys(
+        self, tracker: negotrack.Tracker, tmp_path: Path
+    ) -> None:
+        """A negotrack/1 file keeps its rules: withdrawals are an unknown key there."""
+        text = MINIMAL + "withdrawals: []\n"
+        with pytest.raises(DatasetError, match="unknown key"):
+            import_dataset(tracker, write(tmp_path, text))
+
+    def test_errata_added_to_a_file_are_recorded_with_their_reasons(
+        self, tracker: negotrack.Tracker, tmp_path: Path
+    ) -> None:
+        """A file imported, then shared again with a correction: the log records the
+        correction once, with the file's reason, and a third import writes nothing."""
+        path = v2_file(tmp_path)
+        import_dataset(tracker, path)
+        path.write_text(
+            MINIMAL_V2
+            + "corrections:\n  - {id: gb-fix, of: gb-territory, reason: misdated, set: {valid: 2025-11-19, dated: null}}\n",
+            encoding="utf-8",
+        )
+        result = import_dataset(tracker, path)
+        (correction,) = result.plan.corrections
+        assert correction.retraction.reason.endswith("valid_at changed in the file")
+        neg = tracker.negotiation("mini-talks")
+        assert neg.matrix(date(2025, 11, 19))["GB", "territory"].label == "oppose"
+        assert import_dataset(tracker, path).written == 0
+
+    def test_a_file_with_errata_imports_them_as_recorded(
+        self, tracker: negotrack.Tracker, tmp_path: Path
+    ) -> None:
+        """Imported fresh, a file's retraction is recorded with its reason, so the history
+        shows what was wrong; imported again, nothing."""
+        path = v2_file(tmp_path, "retractions:\n  - {of: gb-territory, reason: a paraphrase}\n")
+        import_dataset(tracker, path)
+        neg = tracker.negotiation("mini-talks")
+        (entry,) = neg.history("GB", "territory")
+        assert entry.retraction_reason == "a paraphrase"
+        assert ("GB", "territory") not in neg.matrix(date(2025, 11, 22))
+        assert import_dataset(tracker, path).plan.empty
