@@ -25,9 +25,6 @@ dates
     A date range ends at ``valid_at``: its ``earliest`` bound is not after
     it, and a range (``earliest`` before ``valid_at``) says how it was worked
     out in ``basis`` (see :mod:`negotrack.dating`).
-groups speaking for their members
-    A joint statement's ``on_behalf_of`` names registered parties (that they
-    are among its signatories is checked when the event is made).
 retractions
     A retraction names a stance event (a stance, a joint statement or a
     withdrawal) of its own negotiation, recorded before it (in the log or
@@ -390,7 +387,6 @@ def _parties_named(event: Event) -> list[tuple[Field, str]]:
             named: list[tuple[Field, str]] = [
                 (("signatories", i), party) for i, party in enumerate(event.signatories)
             ]
-            named += [(("on_behalf_of", i), group) for i, group in enumerate(event.on_behalf_of)]
             for i, reading in enumerate(event.readings):
                 named += [
                     (("readings", i, "signatories", j), party)

@@ -851,6 +851,8 @@ class TestFormatV2:
         assert correction.retraction.reason.endswith("valid_at changed in the file")
         neg = tracker.negotiation("mini-talks")
         assert neg.matrix(date(2025, 11, 19))["GB", "territory"].label == "oppose"
+        # The correction's replacement stands for the corrected observation, not beside it.
+        assert [e.retracted for e in neg.history("GB", "territory")] == [False, True]
         assert import_dataset(tracker, path).written == 0
 
     def test_a_file_with_errata_imports_them_as_recorded(

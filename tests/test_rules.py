@@ -262,6 +262,34 @@ APPEND_CASES: list[tuple[str, Callable[[], list[Event]], Refusal]] = [
         (AlreadyRetractedError, "'the-stance' is already retracted"),
     ),
     (
+        "a range whose earliest bound is after its valid time",
+        lambda: [stance(earliest=day(2), basis="two reports")],
+        (ValidationError, "before the earliest"),
+    ),
+    (
+        "a range without its basis",
+        lambda: [stance(earliest=day(0))],
+        (ValidationError, "needs its basis"),
+    ),
+    (
+        "a clause version dated by a range without its basis",
+        lambda: [
+            ClauseAmended(
+                negotiation=NEGOTIATION,
+                clause="territory",
+                text="t",
+                valid_at=day(2),
+                earliest=day(1),
+            )
+        ],
+        (ValidationError, "needs its basis"),
+    ),
+    (
+        "a statement on behalf of a group that does not sign it",
+        lambda: [joint(signatories=("GB", "FR"), on_behalf_of=("e3",))],
+        (ValidationError, "does not sign"),
+    ),
+    (
         "retraction before its target",
         lambda: [
             StanceRetracted(negotiation=NEGOTIATION, retracted="later", reason="x"),
