@@ -285,11 +285,6 @@ APPEND_CASES: list[tuple[str, Callable[[], list[Event]], Refusal]] = [
         (ValidationError, "needs its basis"),
     ),
     (
-        "a statement on behalf of a group that does not sign it",
-        lambda: [joint(signatories=("GB", "FR"), on_behalf_of=("e3",))],
-        (ValidationError, "does not sign"),
-    ),
-    (
         "retraction before its target",
         lambda: [
             StanceRetracted(negotiation=NEGOTIATION, retracted="later", reason="x"),
@@ -342,6 +337,21 @@ def restored_log(records: Sequence[RecordedEvent], extra: Sequence[Event]) -> li
         for i, event in enumerate(extra)
     ]
     return [attrs.evolve(r, hash=None) for r in records] + tail
+
+
+class TestGroupsSpeakingForMembers:
+    """A group speaks for its members only in a statement it signs."""
+
+    def test_a_group_that_does_not_sign_cannot_speak(self) -> None:
+        """on_behalf_of outside the signatories is refused when the event is made."""
+        with pytest.raises(ValidationError, match="'e3' speaks for its members but does not sign"):
+            joint(signatories=("GB", "FR"), on_behalf_of=("e3",))
+
+    def test_a_group_that_signs_speaks_for_its_members(self, tracker: negotrack.Tracker) -> None:
+        """A statement on behalf of a signing, registered group is recorded."""
+        base_log(tracker)
+        (record,) = tracker.append([joint(signatories=("e3",), on_behalf_of=("e3",))])
+        assert record.event.on_behalf_of == ("e3",)  # type: ignore[union-attr]
 
 
 class TestEveryPath:
