@@ -515,6 +515,25 @@ def file_events(version: dict[str, Observation]) -> list[Event]:
     return events
 
 
+def file_errata(version: dict[str, Observation], retracted: set[str]) -> list[Event]:
+    """The retractions a ``negotrack/2`` file lists for some of its observations."""
+    return [
+        StanceRetracted(
+            negotiation=NEGOTIATION,
+            event_id=f"{NEGOTIATION}/retraction/{observation}",
+            retracted=f"{NEGOTIATION}/stance/{observation}",
+            reason="the file retracts it",
+        )
+        for observation in sorted(retracted & version.keys())
+    ]
+
+
+file_versions_with_errata = file_versions.flatmap(
+    lambda version: st.tuples(st.just(version), st.sets(st.sampled_from(sorted(version) or ["-"])))
+)
+"""A file version and the observations the file itself retracts."""
+
+
 # -- evidence: texts with wrapped lines, and membership graphs -----------------
 
 report_texts = st.text(alphabet="ab “”–. \n\t", max_size=60)

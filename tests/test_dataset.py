@@ -405,9 +405,13 @@ class TestDocumentedExample:
     """The full example of docs/dataset-format.md imports and means what the page says."""
 
     def test_full_example_imports(self, tracker: negotrack.Tracker, tmp_path: Path) -> None:
-        """Every section of the documented example lands, including the interval scale and readings."""
+        """Every section of the documented negotrack/1 example lands, including the interval
+        scale and readings."""
         page = (ROOT / "docs" / "dataset-format.md").read_text(encoding="utf-8")
-        example = page.split("```yaml\n", 1)[1].split("```", 1)[0]
+        example = (
+            "format: negotrack/1"
+            + page.split("```yaml\nformat: negotrack/1", 1)[1].split("```", 1)[0]
+        )
         result = import_dataset(tracker, write(tmp_path, example))
         talks = tracker.negotiation(result.negotiation)
         matrix = talks.matrix(date(2025, 11, 23))
@@ -867,3 +871,19 @@ class TestFormatV2:
         assert entry.retraction_reason == "a paraphrase"
         assert ("GB", "territory") not in neg.matrix(date(2025, 11, 22))
         assert import_dataset(tracker, path).plan.empty
+
+    def test_a_retraction_added_to_a_file_gives_its_reason(
+        self, tracker: negotrack.Tracker, tmp_path: Path
+    ) -> None:
+        """A file imported, then shared with a retraction of one of its stances: the log
+        retracts it with the file's reason."""
+        path = v2_file(tmp_path)
+        import_dataset(tracker, path)
+        path.write_text(
+            MINIMAL_V2 + "retractions:\n  - {of: gb-territory, reason: a paraphrase}\n",
+            encoding="utf-8",
+        )
+        (removal,) = import_dataset(tracker, path).plan.removals
+        assert removal.retraction.reason == "re-import of talks.yaml: a paraphrase"
+        (entry,) = tracker.negotiation("mini-talks").history("GB", "territory")
+        assert entry.retraction_reason == "re-import of talks.yaml: a paraphrase"

@@ -17,7 +17,15 @@ from negotrack import (
     StanceRetracted,
 )
 from negotrack.io.reimport import plan_reimport
-from tests.strategies import NEGOTIATION, Observation, day, file_events, file_versions
+from tests.strategies import (
+    NEGOTIATION,
+    Observation,
+    day,
+    file_errata,
+    file_events,
+    file_versions,
+    file_versions_with_errata,
+)
 
 NAMESPACE = f"{NEGOTIATION}/"
 REASON = "re-import of talks.yaml"
@@ -47,6 +55,28 @@ def plan(log: list[Event], version: dict[str, Observation]) -> list[Event]:
 
 
 class TestPlanReimport:
+    @given(st.lists(file_versions_with_errata, min_size=1, max_size=5))
+    def test_a_files_own_retractions_are_followed(
+        self, versions: list[tuple[dict[str, Observation], set[str]]]
+    ) -> None:
+        """Import versions that retract some of their own observations: the log's live
+        events are the file's minus those, and the same file again plans nothing."""
+        log: list[Event] = []
+        for version, retracted in versions:
+            events = file_events(version) + file_errata(version, retracted)
+            made = plan_reimport(log, events, namespace=NAMESPACE, reason=REASON)
+            assert made.refused == ()
+            log = append(log, made.events())
+            gone = {f"{NEGOTIATION}/stance/{o}" for o in retracted}
+            expected = Counter(
+                attrs.evolve(e, event_id="-")
+                for e in file_events(version)
+                if e.event_id not in gone
+            )
+            assert view(log) == expected
+            again = plan_reimport(log, events, namespace=NAMESPACE, reason=REASON)
+            assert again.empty
+
     @given(st.lists(file_versions, min_size=1, max_size=5))
     def test_each_import_leaves_the_log_saying_what_the_file_says(
         self, versions: list[dict[str, Observation]]
