@@ -28,7 +28,7 @@ from negotrack._time import to_micros, valid_instant
 from negotrack.errors import ValidationError
 from negotrack.model import Precision, validate_aware
 
-__all__ = ["Standing", "ValidTime", "standing", "valid_time"]
+__all__ = ["Standing", "ValidTime", "standing", "valid_time", "validate_basis"]
 
 
 class Standing(enum.StrEnum):
@@ -39,7 +39,8 @@ class Standing(enum.StrEnum):
     HELD = "held"
 
 
-def _basis(_: object, __: attrs.Attribute[Any], value: str | None) -> None:
+def validate_basis(_: object, __: attrs.Attribute[Any], value: str | None) -> None:
+    """attrs validator: ``None``, or a basis in words (an empty one says nothing)."""
     if value is not None and not value.strip():
         raise ValidationError("basis must not be empty: say how the date was worked out")
 
@@ -56,7 +57,7 @@ class ValidTime:
     earliest: datetime = attrs.field(validator=validate_aware)
     latest: datetime = attrs.field(validator=validate_aware)
     precision: Precision
-    basis: str | None = attrs.field(default=None, validator=_basis)
+    basis: str | None = attrs.field(default=None, validator=validate_basis)
 
     def __attrs_post_init__(self) -> None:
         if to_micros(self.latest) < to_micros(self.earliest):

@@ -18,6 +18,7 @@ from typing import Any, ClassVar, TypeAlias
 
 import attrs
 
+from negotrack.dating import validate_basis
 from negotrack.errors import InvalidIdError, ValidationError
 from negotrack.model import (
     Evidence,
@@ -99,11 +100,6 @@ def _earliest(_: object, attribute: attrs.Attribute[Any], value: datetime | None
         validate_aware(_, attribute, value)
 
 
-def _basis(_: object, attribute: attrs.Attribute[Any], value: str | None) -> None:
-    if value is not None and not value.strip():
-        raise ValidationError(f"{attribute.name} must not be empty: say how the date was worked out")
-
-
 @attrs.frozen(kw_only=True)
 class _Dated(_Base):
     """What every event with a valid time carries about how sure that time is.
@@ -117,7 +113,7 @@ class _Dated(_Base):
     """
 
     earliest: datetime | None = attrs.field(default=None, validator=_earliest)
-    basis: str | None = attrs.field(default=None, validator=_basis)
+    basis: str | None = attrs.field(default=None, validator=validate_basis)
 
 
 @attrs.frozen(kw_only=True)

@@ -25,7 +25,6 @@ from negotrack.codec import decode, encode, structure_event, unstructure_event
 from negotrack.events import EVENT_TYPES, Event
 from tests.strategies import any_event, events_by_type
 
-
 _DATING = {"earliest": None, "basis": None}
 
 _ADDED: list[tuple[type[Event], int, dict[str, object]]] = [
@@ -77,7 +76,7 @@ class TestUpcasting:
             event, earliest=None, basis=None
         )
 
-    @pytest.mark.parametrize(("cls", "version", "added"), _ADDED, ids=lambda v: str(v))
+    @pytest.mark.parametrize(("cls", "version", "added"), _ADDED, ids=str)
     @given(data=st.data())
     def test_keys_added_since_an_old_schema_take_their_old_meaning(
         self, cls: type[Event], version: int, added: dict[str, object], data: st.DataObject

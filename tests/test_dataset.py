@@ -763,7 +763,8 @@ class TestFormatV2:
         name a known observation, keys of its kind, and retract it once."""
         with pytest.raises(DatasetError, match=problem) as caught:
             import_dataset(tracker, v2_file(tmp_path, extra))
-        assert caught.value.field is not None and caught.value.field.startswith(field)
+        assert caught.value.field is not None
+        assert caught.value.field.startswith(field)
         assert list(tracker.events()) == []
 
     @pytest.mark.parametrize(
