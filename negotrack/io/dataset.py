@@ -64,6 +64,13 @@ from negotrack.events import (
 )
 from negotrack.io import format_v2 as v2
 from negotrack.io.evidence import QuoteUse, check_quotes, check_signatories
+from negotrack.io.format_common import (
+    NegotiationSpec,
+    PartySpec,
+    ReadingSpec,
+    ScaleSpec,
+    SourceSpec,
+)
 from negotrack.io.reimport import ReimportPlan, plan_reimport
 from negotrack.model import (
     Evidence,
@@ -105,31 +112,6 @@ _T = TypeVar("_T")
 
 
 @attrs.frozen(kw_only=True)
-class NegotiationSpec:
-    id: str
-    title: str
-    timezone: str = "UTC"
-    description: str | None = None
-
-
-@attrs.frozen(kw_only=True)
-class SourceSpec:
-    outlet: str
-    title: str | None = None
-    url: str | None = None
-    published: date | None = None
-    file: str | None = None
-
-
-@attrs.frozen(kw_only=True)
-class PartySpec:
-    id: str
-    name: str
-    kind: PartyKind
-    aliases: tuple[str, ...] = ()
-
-
-@attrs.frozen(kw_only=True)
 class MembershipSpec:
     member: str
     group: str
@@ -137,13 +119,6 @@ class MembershipSpec:
     valid_from: When
     valid_until: When | None = None
     dated: str | None = None
-
-
-@attrs.frozen(kw_only=True)
-class ScaleSpec:
-    low: float
-    high: float
-    labels: dict[float, str] = attrs.field(factory=dict)
 
 
 @attrs.frozen(kw_only=True)
@@ -171,13 +146,6 @@ class StanceSpec:
     conditions: str | None = None
     confidence: float | None = None
     salience: float | None = None
-    note: str | None = None
-
-
-@attrs.frozen(kw_only=True)
-class ReadingSpec:
-    source: str
-    signatories: tuple[str, ...]
     note: str | None = None
 
 
@@ -725,16 +693,19 @@ class _Builder:
                 evidence=evidence,
             )
 
-    def _statement(self, path: Path_, statement: StatementSpec, seen: set[str]) -> None:
-        self._unique(seen, (*path, "id"), statement.id, "statement")
-        readings = tuple(
+    def _readings(self, path: Path_, readings: tuple[ReadingSpec, ...]) -> tuple[Reading, ...]:
+        return tuple(
             Reading(
                 signatories=reading.signatories,
                 source=self._source((*path, "readings", j, "source"), reading.source),
                 note=reading.note,
             )
-            for j, reading in enumerate(statement.readings)
+            for j, reading in enumerate(readings)
         )
+
+    def _statement(self, path: Path_, statement: StatementSpec, seen: set[str]) -> None:
+        self._unique(seen, (*path, "id"), statement.id, "statement")
+        readings = self._readings(path, statement.readings)
         valid_at, precision = self._time((*path, "valid"), statement.valid)
         if not statement.positions:
             raise self.at.error(
@@ -825,9 +796,7 @@ class _BuilderV2(_Builder):
             )
         return evidence
 
-    def _reported(
-        self, path: Path_, spec: v2.StanceSpec | v2.WithdrawalSpec, what: str
-    ) -> tuple[Evidence, ...]:
+    def _reported(self, path: Path_, spec: v2.ReportedSpec, what: str) -> tuple[Evidence, ...]:
         """The evidence of a stance or withdrawal: ``source`` + ``quote``, or ``sources``."""
         if spec.sources:
             if spec.source is not None or spec.quote is not None:
@@ -1031,14 +1000,7 @@ class _BuilderV2(_Builder):
     def _statement(self, path: Path_, statement: Any, seen: set[str]) -> None:
         spec: v2.StatementSpec = statement
         self._observation(path, spec.id, "statement")
-        readings = tuple(
-            Reading(
-                signatories=reading.signatories,
-                source=self._source((*path, "readings", j, "source"), reading.source),
-                note=reading.note,
-            )
-            for j, reading in enumerate(spec.readings)
-        )
+        readings = self._readings(path, spec.readings)
         dating = self._dating((*path, "valid"), spec.valid, spec.dated)
         if spec.speaks_for_members and len(spec.signatories) != 1:
             raise self.at.error(

@@ -12,7 +12,14 @@ from typing import Any, TypeAlias
 
 import attrs
 
-from negotrack.model import PartyKind, Role
+from negotrack.io.format_common import (
+    NegotiationSpec,
+    PartySpec,
+    ReadingSpec,
+    ScaleSpec,
+    SourceSpec,
+)
+from negotrack.model import Role
 
 __all__ = [
     "ClauseSpec",
@@ -22,10 +29,10 @@ __all__ = [
     "MembershipSpec",
     "NoteSpec",
     "PositionSpec",
+    "QuoteSpec",
     "RangeSpec",
-    "ReadingSpec",
+    "ReportedSpec",
     "RetractionSpec",
-    "SourceSpec",
     "StanceSpec",
     "StatementSpec",
     "WhenV2",
@@ -48,31 +55,6 @@ WhenV2: TypeAlias = When | RangeSpec
 
 
 @attrs.frozen(kw_only=True)
-class NegotiationSpec:
-    id: str
-    title: str
-    timezone: str = "UTC"
-    description: str | None = None
-
-
-@attrs.frozen(kw_only=True)
-class SourceSpec:
-    outlet: str
-    title: str | None = None
-    url: str | None = None
-    published: date | None = None
-    file: str | None = None
-
-
-@attrs.frozen(kw_only=True)
-class PartySpec:
-    id: str
-    name: str
-    kind: PartyKind
-    aliases: tuple[str, ...] = ()
-
-
-@attrs.frozen(kw_only=True)
 class MembershipSpec:
     member: str
     group: str
@@ -81,13 +63,6 @@ class MembershipSpec:
     valid_until: WhenV2 | None = None
     dated: str | None = None
     note: str | None = None
-
-
-@attrs.frozen(kw_only=True)
-class ScaleSpec:
-    low: float
-    high: float
-    labels: dict[float, str] = attrs.field(factory=dict)
 
 
 @attrs.frozen(kw_only=True)
@@ -124,11 +99,12 @@ class QuoteSpec:
 
 
 @attrs.frozen(kw_only=True)
-class StanceSpec:
+class ReportedSpec:
+    """What a stance and a withdrawal both give: who, on what, when, and on which evidence."""
+
     id: str
     party: str
     clause: str
-    stance: str | float
     valid: WhenV2
     dated: str | None = None
     speaker: str | None = None
@@ -136,33 +112,20 @@ class StanceSpec:
     quote: str | None = None
     stated: bool = True
     sources: tuple[QuoteSpec, ...] = ()
+    note: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class StanceSpec(ReportedSpec):
+    stance: str | float
     conditions: str | None = None
     confidence: float | None = None
     salience: float | None = None
-    note: str | None = None
 
 
 @attrs.frozen(kw_only=True)
-class WithdrawalSpec:
-    id: str
-    party: str
-    clause: str
-    valid: WhenV2
-    dated: str | None = None
-    speaker: str | None = None
-    source: str | None = None
-    quote: str | None = None
-    stated: bool = True
-    sources: tuple[QuoteSpec, ...] = ()
+class WithdrawalSpec(ReportedSpec):
     reason: str | None = None
-    note: str | None = None
-
-
-@attrs.frozen(kw_only=True)
-class ReadingSpec:
-    source: str
-    signatories: tuple[str, ...]
-    note: str | None = None
 
 
 @attrs.frozen(kw_only=True)
