@@ -705,17 +705,38 @@ class _Builder:
 
     def _statement(self, path: Path_, statement: StatementSpec, seen: set[str]) -> None:
         self._unique(seen, (*path, "id"), statement.id, "statement")
-        readings = self._readings(path, statement.readings)
         valid_at, precision = self._time((*path, "valid"), statement.valid)
-        if not statement.positions:
+        self._positions(
+            path,
+            statement.positions,
+            lambda where, position: (
+                self._evidence(where, statement.source, position.quote, position.stated),
+            ),
+            signatories=statement.signatories,
+            title=statement.title,
+            statement=statement.id,
+            readings=self._readings(path, statement.readings),
+            note=statement.dated,
+            valid_at=valid_at,
+            precision=precision,
+        )
+
+    def _positions(
+        self,
+        path: Path_,
+        positions: tuple[Any, ...],
+        evidence_of: Callable[[Path_, Any], tuple[Evidence, ...]],
+        **shared: Any,
+    ) -> None:
+        """One joint statement event per position; ``shared`` holds the statement's own fields."""
+        if not positions:
             raise self.at.error(
                 (*path, "positions"), "a joint statement needs at least one position"
             )
         clauses: set[str] = set()
-        for j, position in enumerate(statement.positions):
+        for j, position in enumerate(positions):
             where: Path_ = (*path, "positions", j)
             self._unique(clauses, (*where, "clause"), position.clause, "position clause")
-            evidence = self._evidence(where, statement.source, position.quote, position.stated)
             self._add(
                 _Origin(
                     path,
@@ -723,25 +744,20 @@ class _Builder:
                         "clause": ("positions", j, "clause"),
                         "stance": ("positions", j, "stance"),
                         "valid_at": ("valid",),
+                        "earliest": ("valid",),
                     },
                 ),
                 JointStatementRecorded,
-                event_id=_event_id(self.neg, "statement", statement.id, position.clause),
-                signatories=statement.signatories,
+                event_id=_event_id(self.neg, "statement", shared["statement"], position.clause),
                 clause=position.clause,
                 stance=self._parsed(
                     (*where, "stance"), stance_point, position.stance, position.clause
                 ),
-                valid_at=valid_at,
-                precision=precision,
-                evidence=(evidence,),
+                evidence=evidence_of(where, position),
                 salience=position.salience,
                 confidence=position.confidence,
                 conditions=position.conditions,
-                title=statement.title,
-                statement=statement.id,
-                readings=readings,
-                note=statement.dated,
+                **shared,
             )
 
 
@@ -1010,43 +1026,19 @@ class _BuilderV2(_Builder):
         check_signatories(
             spec.signatories, dating["valid_at"], self.memberships, (*path, "signatories"), self.at
         )
-        if not spec.positions:
-            raise self.at.error(
-                (*path, "positions"), "a joint statement needs at least one position"
-            )
-        clauses: set[str] = set()
-        for j, position in enumerate(spec.positions):
-            where: Path_ = (*path, "positions", j)
-            self._unique(clauses, (*where, "clause"), position.clause, "position clause")
-            self._add(
-                _Origin(
-                    path,
-                    {
-                        "clause": ("positions", j, "clause"),
-                        "stance": ("positions", j, "stance"),
-                        "valid_at": ("valid",),
-                        "earliest": ("valid",),
-                    },
-                ),
-                JointStatementRecorded,
-                event_id=_event_id(self.neg, "statement", spec.id, position.clause),
-                signatories=spec.signatories,
-                clause=position.clause,
-                stance=self._parsed(
-                    (*where, "stance"), stance_point, position.stance, position.clause
-                ),
-                evidence=self._position_evidence(where, spec, position),
-                salience=position.salience,
-                confidence=position.confidence,
-                conditions=position.conditions,
-                title=spec.title,
-                statement=spec.id,
-                readings=readings,
-                note=spec.note,
-                speaker=spec.speaker,
-                on_behalf_of=spec.signatories if spec.speaks_for_members else (),
-                **dating,
-            )
+        self._positions(
+            path,
+            spec.positions,
+            lambda where, position: self._position_evidence(where, spec, position),
+            signatories=spec.signatories,
+            title=spec.title,
+            statement=spec.id,
+            readings=readings,
+            note=spec.note,
+            speaker=spec.speaker,
+            on_behalf_of=spec.signatories if spec.speaks_for_members else (),
+            **dating,
+        )
 
     def _position_evidence(
         self, where: Path_, statement: v2.StatementSpec, position: v2.PositionSpec
