@@ -417,7 +417,9 @@ class ImportResult:
     """What an import did: the events of the file, the plan, and how many events were written.
 
     ``plan`` is what the import recorded (or, for a dry run, would record):
-    its ``describe()`` lists it line by line.
+    its ``describe()`` lists it line by line.  ``events`` counts the events the
+    file stands for, ``records`` holds the stored record of each planned event
+    (none for a dry run), and ``written`` how many of those are new.
     """
 
     negotiation: str
