@@ -293,11 +293,15 @@ class TestRecordsAndTables:
             retracted_at=datetime(2025, 11, 23, 8, tzinfo=UTC),
             retraction_reason="misquote",
             replaced_by="e2",
+            earliest=datetime(2025, 11, 19, tzinfo=UTC),
+            basis="'this week' in a report of Friday 21 November",
         )
         assert entry.to_record() == {
             "kind": "stance",
             "stance": "oppose",
             "valid_at": "2025-11-21T00:00:00+00:00",
+            "earliest": "2025-11-19T00:00:00+00:00",
+            "basis": "'this week' in a report of Friday 21 November",
             "recorded_at": "2025-11-22T09:00:00+00:00",
             "event_id": "e1",
             "retracted_at": "2025-11-23T08:00:00+00:00",
@@ -305,11 +309,14 @@ class TestRecordsAndTables:
             "replaced_by": "e2",
             "evidence": [{"source": "RFE/RL, 2025-11-22", "quote": "q", "stated": True}],
         }
-        withdrawal = attrs.evolve(entry, kind="withdrawal", stance=None, retracted_at=None)
-        assert (withdrawal.to_record()["stance"], withdrawal.to_record()["retracted_at"]) == (
-            None,
-            None,
+        withdrawal = attrs.evolve(
+            entry, kind="withdrawal", stance=None, retracted_at=None, earliest=None
         )
+        assert (
+            withdrawal.to_record()["stance"],
+            withdrawal.to_record()["retracted_at"],
+            withdrawal.to_record()["earliest"],
+        ) == (None, None, None)
 
     def test_table(self) -> None:
         """Parties down, numbered clauses across, a mark per cell and a dot for an empty one."""
@@ -321,12 +328,7 @@ class TestRecordsAndTables:
             cells={("GB", "territory"): GB_OPPOSES, ("FR", "military-cap"): cap},
         )
         assert matrix.to_table() == (
-            "        1   2\n"
-            "FR     40   .\n"
-            "GB      .  --\n"
-            "\n"
-            "  1 military-cap\n"
-            "  2 territory"
+            "        1   2\nFR     40   .\nGB      .  --\n\n  1 military-cap\n  2 territory"
         )
         assert matrix.to_table(parties=["ukraine", "GB"], clauses=["territory"]) == (
             "          1\nukraine   .\nGB       --\n\n  1 territory"
