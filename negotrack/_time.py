@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from negotrack.errors import ValidationError
-from negotrack.model import Precision, check_aware
+from negotrack.model import Precision, canonical_instant, check_text
 
 __all__ = [
     "day_start",
@@ -46,7 +46,7 @@ def now_micros() -> int:
 def zone(name: str) -> ZoneInfo:
     """The IANA time zone ``name``, or a ValidationError naming it."""
     try:
-        return ZoneInfo(name)
+        return ZoneInfo(check_text("timezone", name))
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise ValidationError(f"unknown time zone {name!r}: expected an IANA name") from exc
 
@@ -64,8 +64,8 @@ def end_of_day(day: date, tz: ZoneInfo) -> datetime:
     """
     if day >= date.max:
         raise ValidationError(f"{day} is too late: the day after it cannot be represented")
-    next_day = day_start(day + timedelta(days=1), tz).astimezone(UTC)
-    return next_day - _MICRO
+    next_day = canonical_instant("as_of", day_start(day + timedelta(days=1), tz))
+    return next_day.astimezone(UTC) - _MICRO
 
 
 def parse_when(value: object, field: str) -> date | datetime:
@@ -109,14 +109,17 @@ def valid_instant(
 ) -> tuple[datetime, Precision]:
     """A valid time and its precision: a date means its day, from its first instant.
 
+    The instant is in its canonical form (see :func:`negotrack.model.canonical_instant`).
+
     Raises:
         NaiveDatetimeError: ``value`` is a datetime without a time zone.
-        ValidationError: ``value`` is not a date, a datetime or an ISO string.
+        ValidationError: ``value`` is not a date, a datetime or an ISO string,
+            or the instant lies outside years 1 to 9999 in UTC.
     """
     value = parse_when(value, field)
     if isinstance(value, datetime):
-        return check_aware(field, value), Precision.INSTANT
-    return day_start(value, tz), Precision.DAY
+        return canonical_instant(field, value), Precision.INSTANT
+    return canonical_instant(field, day_start(value, tz)), Precision.DAY
 
 
 def end_instant(value: date | datetime | str, tz: ZoneInfo, field: str = "as_of") -> datetime:

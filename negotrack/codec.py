@@ -18,10 +18,18 @@ from typing import Any
 
 import cattrs
 from cattrs.preconf.json import make_converter
+from cattrs.v import format_exception
 
-from negotrack.errors import ValidationError
+from negotrack.errors import NegotrackError, ValidationError
 from negotrack.events import EVENT_TYPES, Event
-from negotrack.model import IntervalScale, Ordinal, StanceValue, parse_stance
+from negotrack.model import (
+    IntervalScale,
+    Ordinal,
+    StanceValue,
+    canonical_instant,
+    canonical_number,
+    stance_point,
+)
 
 __all__ = [
     "UPCASTERS",
@@ -29,34 +37,81 @@ __all__ = [
     "decode",
     "dumps",
     "encode",
+    "loads",
     "structure_event",
     "unstructure_event",
 ]
 
-converter = make_converter()
-"""negotrack's private converter; never the global one (its hooks would leak)."""
+converter = make_converter(forbid_extra_keys=True)
+"""negotrack's private converter; never the global one (its hooks would leak).
+
+Structuring is strict: a payload key the event does not have is refused, and
+no value is coerced from another type (``"speaker": 123`` is not ``"123"``).
+Numbers are the one leniency: an integer is read as the float it stands for.
+"""
+
+
+def _text(value: Any, _: type) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"expected text, got {type(value).__name__}")
+    return value
+
+
+def _flag(value: Any, _: type) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"expected true or false, got {type(value).__name__}")
+    return value
+
+
+def _number(value: Any, _: type) -> float:
+    return canonical_number("value", value)
+
+
+def _instant(value: Any, _: type) -> datetime:
+    return canonical_instant("value", datetime.fromisoformat(_text(value, str)))
+
+
+def _date(value: Any, _: type) -> date:
+    return date.fromisoformat(_text(value, str))
 
 
 def _structure_stance(value: Any, _: type) -> StanceValue:
-    if isinstance(value, str):
-        return parse_stance(value)
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValidationError(f"stance must be a label or a number, got {value!r}")
-    return float(value)
+    return stance_point(value)
 
 
 def _unstructure_stance(value: StanceValue) -> str | float:
     return value.label if isinstance(value, Ordinal) else value
 
 
+def _is_tuple(kind: Any) -> bool:
+    return getattr(kind, "__origin__", None) is tuple
+
+
+def _tuple_hook(kind: Any) -> Callable[[Any, Any], tuple[Any, ...]]:
+    """Homogeneous tuples come from JSON lists only: a string is not a list of characters."""
+    (item, _) = kind.__args__
+    structure_item = converter.get_structure_hook(item)
+
+    def structure(value: Any, _: Any) -> tuple[Any, ...]:
+        if not isinstance(value, list):
+            raise TypeError(f"expected a list, got {type(value).__name__}")
+        return tuple(structure_item(element, item) for element in value)
+
+    return structure
+
+
+converter.register_structure_hook(str, _text)
+converter.register_structure_hook(bool, _flag)
+converter.register_structure_hook(float, _number)
+converter.register_structure_hook_factory(_is_tuple, _tuple_hook)
 # A predicate, not a type key: the preconf converter's own union strategy
 # would otherwise claim ``Ordinal | float`` first.
 converter.register_structure_hook_func(lambda t: t == StanceValue, _structure_stance)
 converter.register_unstructure_hook_func(lambda t: t == StanceValue, _unstructure_stance)
 converter.register_unstructure_hook(datetime, datetime.isoformat)
-converter.register_structure_hook(datetime, lambda v, _: datetime.fromisoformat(v))
+converter.register_structure_hook(datetime, _instant)
 converter.register_unstructure_hook(date, date.isoformat)
-converter.register_structure_hook(date, lambda v, _: date.fromisoformat(v))
+converter.register_structure_hook(date, _date)
 
 
 def _unstructure_scale(scale: IntervalScale) -> dict[str, Any]:
@@ -69,8 +124,17 @@ def _unstructure_scale(scale: IntervalScale) -> dict[str, Any]:
 
 
 def _structure_scale(value: Any, _: type) -> IntervalScale:
-    labels = {float(point): str(label) for point, label in value.get("labels", [])}
-    return IntervalScale(low=float(value["low"]), high=float(value["high"]), labels=labels)
+    if not isinstance(value, dict) or value.keys() - {"low", "high", "labels"}:
+        raise TypeError("expected an object with low, high and labels")
+    pairs = value.get("labels", [])
+    if not isinstance(pairs, list) or not all(
+        isinstance(pair, list) and len(pair) == 2 for pair in pairs
+    ):
+        raise TypeError("expected labels as a list of [point, label] pairs")
+    labels = {canonical_number("label point", point): label for point, label in pairs}
+    if len(labels) != len(pairs):
+        raise ValueError("a label point appears twice")
+    return IntervalScale(low=value["low"], high=value["high"], labels=labels)
 
 
 converter.register_unstructure_hook(IntervalScale, _unstructure_scale)
@@ -118,7 +182,7 @@ UPCASTERS: dict[tuple[str, int], Callable[[dict[str, Any]], dict[str, Any]]] = {
 def upcast(type_name: str, schema_version: int, payload: dict[str, Any]) -> dict[str, Any]:
     """Lift ``payload`` from ``schema_version`` to the current schema of its type."""
     current = EVENT_TYPES[type_name].schema_version
-    if not 1 <= schema_version <= current:
+    if type(schema_version) is not int or not 1 <= schema_version <= current:
         raise ValidationError(
             f"{type_name} has no schema version {schema_version}: "
             f"this negotrack reads 1 to {current}"
@@ -141,15 +205,30 @@ def structure_event(type_name: str, schema_version: int, payload: dict[str, Any]
     Raises:
         ValidationError: the type is unknown or the payload does not fit it.
     """
-    cls = EVENT_TYPES.get(type_name)
+    cls = EVENT_TYPES.get(type_name) if isinstance(type_name, str) else None
     if cls is None:
         raise ValidationError(f"unknown event type {type_name!r}")
+    if not isinstance(payload, dict):
+        raise ValidationError(f"{type_name} payload must be a JSON object")
     try:
         event: Event = converter.structure(upcast(type_name, schema_version, payload), cls)
     except cattrs.BaseValidationError as exc:
-        detail = "; ".join(cattrs.transform_error(exc))
+        detail = "; ".join(cattrs.transform_error(exc, format_exception=_describe))
         raise ValidationError(f"{type_name} payload does not fit: {detail}") from exc
+    except NegotrackError as exc:  # a field's own check, run as the event is made
+        raise ValidationError(f"{type_name} payload does not fit: {exc}") from exc
+    except (TypeError, ValueError, KeyError, AttributeError, RecursionError) as exc:
+        # A payload is data from outside (a file, a row): whatever its shape,
+        # the answer is that it does not fit, never a foreign exception.
+        raise ValidationError(f"{type_name} payload does not fit: {exc!r}") from exc
     return event
+
+
+def _describe(exc: BaseException, kind: type | None) -> str:
+    """A cattrs leaf error as a reader can act on it: our own messages are kept."""
+    if isinstance(exc, NegotrackError | TypeError) or (isinstance(exc, ValueError) and str(exc)):
+        return str(exc)
+    return format_exception(exc, kind)
 
 
 def dumps(payload: dict[str, Any]) -> str:
@@ -162,6 +241,35 @@ def encode(event: Event) -> str:
     return dumps(unstructure_event(event))
 
 
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number the log can hold")
+
+
+def loads(text: str) -> Any:
+    """Parse JSON as the log reads it: NaN and infinities are refused, not read as floats.
+
+    Raises:
+        ValueError: the text is not JSON, holds a number out of range or too
+            many digits; RecursionError: it is nested too deeply.
+    """
+    return json.loads(text, parse_constant=_refuse_constant, parse_float=_finite)
+
+
+def _finite(text: str) -> float:
+    number = float(text)
+    if number in (float("inf"), float("-inf")):
+        raise ValueError(f"{text} is too large for a 64-bit float")
+    return number
+
+
 def decode(type_name: str, schema_version: int, text: str) -> Event:
-    """Parse a stored payload back into its event."""
-    return structure_event(type_name, schema_version, json.loads(text))
+    """Parse a stored payload back into its event.
+
+    Raises:
+        ValidationError: the text is not a payload of this type.
+    """
+    try:
+        payload = loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise ValidationError(f"{type_name} payload is not JSON the log can read: {exc}") from exc
+    return structure_event(type_name, schema_version, payload)

@@ -18,22 +18,31 @@ from typing import Any, ClassVar, TypeAlias
 
 import attrs
 
+from negotrack._time import zone
 from negotrack.dating import validate_basis
-from negotrack.errors import InvalidIdError, ValidationError
+from negotrack.errors import ValidationError
 from negotrack.model import (
     Evidence,
     IntervalScale,
-    Ordinal,
     PartyKind,
     Precision,
     Role,
     Source,
     StanceValue,
+    canonical_instant,
+    canonical_tuple,
     check_clause_id,
+    check_event_id,
     check_negotiation_id,
     check_party_id,
-    validate_aware,
-    validate_unit,
+    check_text,
+    instance_of,
+    parse_choice,
+    stance_point,
+    unit,
+    valid_at,
+    validate_optional_text,
+    validate_text,
 )
 
 __all__ = [
@@ -63,28 +72,89 @@ def new_event_id() -> str:
     return uuid.uuid4().hex
 
 
-def _event_id(_: object, __: attrs.Attribute[Any], value: str) -> None:
-    if not isinstance(value, str) or not value.strip() or len(value) > 200:
-        raise InvalidIdError("event", value, "a non-empty string of at most 200 characters")
+# Every field of every event is checked (or brought to its canonical form) when
+# the event is made, so that nothing the log accepts can fail to decode, and
+# what is stored is what is read back: attrs converters turn 0 into 0.0 and
+# "day" into Precision.DAY; validators refuse what has no canonical form.
 
 
-def _negotiation(_: object, __: attrs.Attribute[Any], value: str) -> None:
+def _event_id(_: object, __: attrs.Attribute[Any], value: object) -> None:
+    check_event_id(value)
+
+
+def _optional_event_id(_: object, __: attrs.Attribute[Any], value: object) -> None:
+    if value is not None:
+        check_event_id(value)
+
+
+def _negotiation(_: object, __: attrs.Attribute[Any], value: object) -> None:
     check_negotiation_id(value)
 
 
-def _party(_: object, __: attrs.Attribute[Any], value: str) -> None:
+def _party(_: object, __: attrs.Attribute[Any], value: object) -> None:
     check_party_id(value)
 
 
-def _clause(_: object, __: attrs.Attribute[Any], value: str) -> None:
+def _clause(_: object, __: attrs.Attribute[Any], value: object) -> None:
     check_clause_id(value)
 
 
-def _stance(_: object, __: attrs.Attribute[Any], value: object) -> None:
-    # The scale itself is checked against the clause when the stance is recorded
-    # (negotrack.tracker); here only the type is guarded.
-    if isinstance(value, bool) or not isinstance(value, Ordinal | float | int):
-        raise ValidationError(f"stance must be an Ordinal or a number, got {value!r}")
+def _timezone(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    zone(check_text(attribute.name, value))
+
+
+def _scale(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None and not isinstance(value, IntervalScale):
+        raise ValidationError(f"{attribute.name} must be an IntervalScale or None, got {value!r}")
+
+
+def _kind(value: object) -> PartyKind:
+    return parse_choice(PartyKind, value, "kind")
+
+
+def _role(value: object) -> Role:
+    return parse_choice(Role, value, "role")
+
+
+def _precision(value: object) -> Precision:
+    return parse_choice(Precision, value, "precision")
+
+
+def _salience(value: object) -> float | None:
+    return unit("salience", value)
+
+
+def _confidence(value: object) -> float | None:
+    return unit("confidence", value)
+
+
+def _aliases(value: object) -> tuple[str, ...]:
+    return canonical_tuple("aliases", value, lambda alias: check_text("aliases", alias))
+
+
+def _party_ids(value: object) -> tuple[str, ...]:
+    return canonical_tuple("parties", value, check_party_id)
+
+
+def _signatories(value: object) -> tuple[str, ...]:
+    return canonical_tuple("signatories", value, check_party_id)
+
+
+def _on_behalf_of(value: object) -> tuple[str, ...]:
+    return canonical_tuple("on_behalf_of", value, check_party_id)
+
+
+def _evidence(value: object) -> tuple[Evidence, ...]:
+    return canonical_tuple("evidence", value, instance_of(Evidence, "evidence"))
+
+
+def _readings(value: object) -> tuple[Reading, ...]:
+    return canonical_tuple("readings", value, instance_of(Reading, "readings"))
+
+
+def _optional_source(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None and not isinstance(value, Source):
+        raise ValidationError(f"{attribute.name} must be a Source or None, got {value!r}")
 
 
 @attrs.frozen(kw_only=True)
@@ -95,9 +165,8 @@ class _Base:
     event_id: str = attrs.field(factory=new_event_id, validator=_event_id)
 
 
-def _earliest(_: object, attribute: attrs.Attribute[Any], value: datetime | None) -> None:
-    if value is not None:
-        validate_aware(_, attribute, value)
+def _earliest(value: object) -> datetime | None:
+    return None if value is None else canonical_instant("earliest", value)
 
 
 @attrs.frozen(kw_only=True)
@@ -112,7 +181,7 @@ class _Dated(_Base):
     write rules (:mod:`negotrack.rules`).
     """
 
-    earliest: datetime | None = attrs.field(default=None, validator=_earliest)
+    earliest: datetime | None = attrs.field(default=None, converter=_earliest)
     basis: str | None = attrs.field(default=None, validator=validate_basis)
 
 
@@ -120,9 +189,9 @@ class _Dated(_Base):
 class NegotiationOpened(_Base):
     """A negotiation is opened for tracking; its time zone turns dates into instants."""
 
-    title: str
-    timezone: str = "UTC"
-    description: str | None = None
+    title: str = attrs.field(validator=validate_text)
+    timezone: str = attrs.field(default="UTC", validator=_timezone)
+    description: str | None = attrs.field(default=None, validator=validate_optional_text)
 
 
 @attrs.frozen(kw_only=True)
@@ -130,9 +199,9 @@ class PartyRegistered(_Base):
     """A party is registered in the negotiation."""
 
     party: str = attrs.field(validator=_party)
-    name: str
-    kind: PartyKind
-    aliases: tuple[str, ...] = ()
+    name: str = attrs.field(validator=validate_text)
+    kind: PartyKind = attrs.field(converter=_kind)
+    aliases: tuple[str, ...] = attrs.field(default=(), converter=_aliases)
 
 
 @attrs.frozen(kw_only=True)
@@ -143,10 +212,10 @@ class MembershipStarted(_Dated):
 
     member: str = attrs.field(validator=_party)
     group: str = attrs.field(validator=_party)
-    role: Role = Role.MEMBER
-    valid_at: datetime = attrs.field(validator=validate_aware)
-    precision: Precision = Precision.INSTANT
-    note: str | None = None
+    role: Role = attrs.field(default=Role.MEMBER, converter=_role)
+    valid_at: datetime = attrs.field(converter=valid_at)
+    precision: Precision = attrs.field(default=Precision.INSTANT, converter=_precision)
+    note: str | None = attrs.field(default=None, validator=validate_optional_text)
 
 
 @attrs.frozen(kw_only=True)
@@ -157,9 +226,9 @@ class MembershipEnded(_Dated):
 
     member: str = attrs.field(validator=_party)
     group: str = attrs.field(validator=_party)
-    valid_at: datetime = attrs.field(validator=validate_aware)
-    precision: Precision = Precision.INSTANT
-    note: str | None = None
+    valid_at: datetime = attrs.field(converter=valid_at)
+    precision: Precision = attrs.field(default=Precision.INSTANT, converter=_precision)
+    note: str | None = attrs.field(default=None, validator=validate_optional_text)
 
 
 @attrs.frozen(kw_only=True)
@@ -169,12 +238,12 @@ class ClauseTabled(_Dated):
     schema_version: ClassVar[int] = 2
 
     clause: str = attrs.field(validator=_clause)
-    title: str
-    topic: str | None = None
-    text: str | None = None
-    scale: IntervalScale | None = None
-    valid_at: datetime = attrs.field(validator=validate_aware)
-    precision: Precision = Precision.INSTANT
+    title: str = attrs.field(validator=validate_text)
+    topic: str | None = attrs.field(default=None, validator=validate_optional_text)
+    text: str | None = attrs.field(default=None, validator=validate_optional_text)
+    scale: IntervalScale | None = attrs.field(default=None, validator=_scale)
+    valid_at: datetime = attrs.field(converter=valid_at)
+    precision: Precision = attrs.field(default=Precision.INSTANT, converter=_precision)
 
 
 @attrs.frozen(kw_only=True)
@@ -184,11 +253,11 @@ class ClauseAmended(_Dated):
     schema_version: ClassVar[int] = 2
 
     clause: str = attrs.field(validator=_clause)
-    text: str
-    valid_at: datetime = attrs.field(validator=validate_aware)
-    precision: Precision = Precision.INSTANT
-    evidence: tuple[Evidence, ...] = ()
-    note: str | None = None
+    text: str = attrs.field(validator=validate_text)
+    valid_at: datetime = attrs.field(converter=valid_at)
+    precision: Precision = attrs.field(default=Precision.INSTANT, converter=_precision)
+    evidence: tuple[Evidence, ...] = attrs.field(default=(), converter=_evidence)
+    note: str | None = attrs.field(default=None, validator=validate_optional_text)
 
 
 @attrs.frozen(kw_only=True)
@@ -198,11 +267,11 @@ class ClauseWithdrawn(_Dated):
     schema_version: ClassVar[int] = 2
 
     clause: str = attrs.field(validator=_clause)
-    valid_at: datetime = attrs.field(validator=validate_aware)
-    precision: Precision = Precision.INSTANT
-    reason: str | None = None
-    evidence: tuple[Evidence, ...] = ()
-    note: str | None = None
+    valid_at: datetime = attrs.field(converter=valid_at)
+    precision: Precision = attrs.field(default=Precision.INSTANT, converter=_precision)
+    reason: str | None = attrs.field(default=None, validator=validate_optional_text)
+    evidence: tuple[Evidence, ...] = attrs.field(default=(), converter=_evidence)
+    note: str | None = attrs.field(default=None, validator=validate_optional_text)
 
 
 @attrs.frozen(kw_only=True)
@@ -218,24 +287,24 @@ class StanceRecorded(_Dated):
 
     party: str = attrs.field(validator=_party)
     clause: str = attrs.field(validator=_clause)
-    stance: StanceValue = attrs.field(validator=_stance)
-    valid_at: datetime = attrs.field(validator=validate_aware)
-    precision: Precision = Precision.INSTANT
-    evidence: tuple[Evidence, ...] = ()
-    salience: float | None = attrs.field(default=None, validator=validate_unit)
-    confidence: float | None = attrs.field(default=None, validator=validate_unit)
-    conditions: str | None = None
-    speaker: str | None = None
-    note: str | None = None
+    stance: StanceValue = attrs.field(converter=stance_point)
+    valid_at: datetime = attrs.field(converter=valid_at)
+    precision: Precision = attrs.field(default=Precision.INSTANT, converter=_precision)
+    evidence: tuple[Evidence, ...] = attrs.field(default=(), converter=_evidence)
+    salience: float | None = attrs.field(default=None, converter=_salience)
+    confidence: float | None = attrs.field(default=None, converter=_confidence)
+    conditions: str | None = attrs.field(default=None, validator=validate_optional_text)
+    speaker: str | None = attrs.field(default=None, validator=validate_optional_text)
+    note: str | None = attrs.field(default=None, validator=validate_optional_text)
 
 
 @attrs.frozen(kw_only=True)
 class Reading:
     """Another source's reading of who signed a joint statement."""
 
-    signatories: tuple[str, ...]
-    source: Source | None = None
-    note: str | None = None
+    signatories: tuple[str, ...] = attrs.field(converter=_signatories)
+    source: Source | None = attrs.field(default=None, validator=_optional_source)
+    note: str | None = attrs.field(default=None, validator=validate_optional_text)
 
 
 @attrs.frozen(kw_only=True)
@@ -254,28 +323,26 @@ class JointStatementRecorded(_Dated):
 
     schema_version: ClassVar[int] = 2
 
-    signatories: tuple[str, ...] = attrs.field()
+    signatories: tuple[str, ...] = attrs.field(converter=_signatories)
     clause: str = attrs.field(validator=_clause)
-    stance: StanceValue = attrs.field(validator=_stance)
-    valid_at: datetime = attrs.field(validator=validate_aware)
-    precision: Precision = Precision.INSTANT
-    evidence: tuple[Evidence, ...] = ()
-    salience: float | None = attrs.field(default=None, validator=validate_unit)
-    confidence: float | None = attrs.field(default=None, validator=validate_unit)
-    conditions: str | None = None
-    title: str | None = None
-    statement: str | None = None
-    readings: tuple[Reading, ...] = ()
-    note: str | None = None
-    speaker: str | None = None
-    on_behalf_of: tuple[str, ...] = attrs.field(default=())
+    stance: StanceValue = attrs.field(converter=stance_point)
+    valid_at: datetime = attrs.field(converter=valid_at)
+    precision: Precision = attrs.field(default=Precision.INSTANT, converter=_precision)
+    evidence: tuple[Evidence, ...] = attrs.field(default=(), converter=_evidence)
+    salience: float | None = attrs.field(default=None, converter=_salience)
+    confidence: float | None = attrs.field(default=None, converter=_confidence)
+    conditions: str | None = attrs.field(default=None, validator=validate_optional_text)
+    title: str | None = attrs.field(default=None, validator=validate_optional_text)
+    statement: str | None = attrs.field(default=None, validator=validate_optional_text)
+    readings: tuple[Reading, ...] = attrs.field(default=(), converter=_readings)
+    note: str | None = attrs.field(default=None, validator=validate_optional_text)
+    speaker: str | None = attrs.field(default=None, validator=validate_optional_text)
+    on_behalf_of: tuple[str, ...] = attrs.field(default=(), converter=_on_behalf_of)
 
     @signatories.validator
     def _check_signatories(self, _: attrs.Attribute[Any], value: tuple[str, ...]) -> None:
         if not value:
             raise ValidationError("a joint statement needs at least one signatory")
-        for party in value:
-            check_party_id(party)
         if len(set(value)) != len(value):
             raise ValidationError(f"a joint statement lists a signatory twice: {value!r}")
 
@@ -300,12 +367,12 @@ class StanceWithdrawn(_Dated):
 
     party: str = attrs.field(validator=_party)
     clause: str = attrs.field(validator=_clause)
-    valid_at: datetime = attrs.field(validator=validate_aware)
-    precision: Precision = Precision.INSTANT
-    evidence: tuple[Evidence, ...] = ()
-    reason: str | None = None
-    speaker: str | None = None
-    note: str | None = None
+    valid_at: datetime = attrs.field(converter=valid_at)
+    precision: Precision = attrs.field(default=Precision.INSTANT, converter=_precision)
+    evidence: tuple[Evidence, ...] = attrs.field(default=(), converter=_evidence)
+    reason: str | None = attrs.field(default=None, validator=validate_optional_text)
+    speaker: str | None = attrs.field(default=None, validator=validate_optional_text)
+    note: str | None = attrs.field(default=None, validator=validate_optional_text)
 
 
 @attrs.frozen(kw_only=True)
@@ -317,8 +384,8 @@ class StanceRetracted(_Base):
     """
 
     retracted: str = attrs.field(validator=_event_id)
-    reason: str
-    replaced_by: str | None = None
+    reason: str = attrs.field(validator=validate_text)
+    replaced_by: str | None = attrs.field(default=None, validator=_optional_event_id)
 
 
 @attrs.frozen(kw_only=True)
@@ -327,12 +394,12 @@ class NoteRecorded(_Dated):
 
     schema_version: ClassVar[int] = 2
 
-    kind: str
-    text: str
-    valid_at: datetime = attrs.field(validator=validate_aware)
-    precision: Precision = Precision.INSTANT
-    parties: tuple[str, ...] = ()
-    evidence: tuple[Evidence, ...] = ()
+    kind: str = attrs.field(validator=validate_text)
+    text: str = attrs.field(validator=validate_text)
+    valid_at: datetime = attrs.field(converter=valid_at)
+    precision: Precision = attrs.field(default=Precision.INSTANT, converter=_precision)
+    parties: tuple[str, ...] = attrs.field(default=(), converter=_party_ids)
+    evidence: tuple[Evidence, ...] = attrs.field(default=(), converter=_evidence)
 
 
 Event: TypeAlias = (

@@ -8,8 +8,9 @@ correct), so that the properties speak about logs negotrack can actually hold.
 from __future__ import annotations
 
 import contextlib
+import operator
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import attrs
@@ -57,15 +58,141 @@ from negotrack.testing import (  # noqa: F401 - re-exported
 
 slugs = st.from_regex(r"[a-z0-9]{1,8}(-[a-z0-9]{1,8}){0,2}", fullmatch=True)
 party_ids = st.one_of(st.from_regex(r"[A-Z]{2}", fullmatch=True), slugs)
-texts = st.text(min_size=1, max_size=40).filter(lambda s: s.strip() != "")
-zones = st.sampled_from([UTC, ZoneInfo("Europe/Kyiv"), ZoneInfo("America/New_York")])
-aware_datetimes = st.datetimes(
-    min_value=datetime(1990, 1, 1),
-    max_value=datetime(2100, 1, 1),
-    timezones=zones,
-    allow_imaginary=False,
+
+# -- text as an attacker writes it ---------------------------------------------
+
+SPECIAL_CHARACTERS = (
+    "'",
+    '"',
+    ";",
+    "--",
+    "/*",
+    "\\",
+    "%",
+    "_",
+    "\r\n",
+    "\t",
+    "\x1b",  # escape: terminal control sequences
+    "\x7f",
+    "\u0301",  # combining acute accent
+    "\u200b",  # zero-width space
+    "\u200f",  # right-to-left mark
+    "\u202e",  # right-to-left override
+    "\u0627",  # Arabic alef
+    "\ufeff",  # byte order mark
+    "\U0001f600",
 )
-unit = st.none() | st.floats(min_value=0.0, max_value=1.0)
+"""SQL metacharacters, control, combining and right-to-left characters."""
+
+UNSTORABLE_CHARACTERS = ("\x00", "\ud800", "\udbff", "\udc80", "\udfff")
+"""NUL (PostgreSQL refuses it in text) and lone surrogates (not Unicode)."""
+
+_storable = st.one_of(
+    st.characters(codec="utf-8", exclude_characters="\x00"),
+    st.sampled_from(SPECIAL_CHARACTERS),
+)
+short_texts = (
+    st.lists(_storable, min_size=1, max_size=12).map("".join).filter(lambda s: s.strip() != "")
+)
+long_texts = st.builds(operator.mul, short_texts, st.integers(500, 5_000))
+"""Very long strings (up to some 60,000 characters)."""
+texts = st.one_of(short_texts, short_texts, short_texts, long_texts)
+"""Text every backend stores: hostile characters and lengths, but no NUL or lone surrogate."""
+unstorable_texts = st.builds(
+    lambda before, bad, after: before + bad + after,
+    st.just("") | short_texts,
+    st.sampled_from(UNSTORABLE_CHARACTERS),
+    st.just("") | short_texts,
+)
+
+# -- times, far away and at odd offsets -----------------------------------------
+
+zones = st.sampled_from(
+    [
+        UTC,
+        ZoneInfo("Europe/Kyiv"),  # +02:02:04 local mean time before 1924
+        ZoneInfo("America/New_York"),
+        ZoneInfo("Asia/Kathmandu"),  # +05:45
+        timezone(timedelta(hours=5, minutes=30, seconds=15)),
+        timezone(-timedelta(hours=3, microseconds=1)),
+        timezone(timedelta(hours=14)),
+        timezone(-timedelta(hours=12)),
+    ]
+)
+_FIRST = datetime.min.replace(tzinfo=UTC)
+_LAST = datetime.max.replace(tzinfo=UTC)
+aware_datetimes = st.datetimes(
+    min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30), timezones=zones
+).filter(lambda d: _FIRST <= d <= _LAST)
+"""Any instant from year 1 to 9999, in zones and at offsets with seconds."""
+edge_datetimes = st.one_of(
+    st.datetimes(timezones=zones),  # some fall outside years 1 to 9999 in UTC
+    st.datetimes(),  # naive
+    st.sampled_from(
+        [
+            datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=5))),
+            datetime(9999, 12, 31, 23, 59, tzinfo=timezone(-timedelta(hours=5))),
+        ]
+    ),
+)
+
+# -- numbers ---------------------------------------------------------------------
+
+unit = st.one_of(st.none(), st.floats(min_value=0.0, max_value=1.0), st.sampled_from([0, 1, -0.0]))
+"""A salience or confidence, sometimes an int or -0.0 (stored as the float)."""
+hostile_numbers = st.one_of(
+    st.sampled_from(
+        [
+            float("nan"),
+            float("inf"),
+            float("-inf"),
+            10**400,
+            -(10**400),
+            10**5000,
+            True,
+            "0.5",
+            b"1",
+            None,
+        ]
+    ),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.integers(),
+)
+"""Values a number field may be handed: most must be refused, some are fine."""
+wrong_types = st.one_of(
+    st.integers(),
+    st.booleans(),
+    st.binary(max_size=8),
+    st.lists(st.integers(), max_size=2),
+    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+    st.just(object()),
+)
+hostile_values = st.one_of(
+    texts,
+    unstorable_texts,
+    hostile_numbers,
+    edge_datetimes,
+    wrong_types,
+    st.none(),
+    st.lists(texts | unstorable_texts, max_size=3),
+)
+"""Anything a caller may pass for any field of any event."""
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=10)
+    | unstorable_texts,
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+"""Any JSON value (lone surrogates included: JSON escapes can write them)."""
+interval_numbers = st.one_of(
+    st.floats(min_value=-100, max_value=100), st.integers(-100, 100), st.just(-0.0)
+)
 ordinals = st.sampled_from(list(Ordinal))
 
 sources = st.builds(
@@ -86,7 +213,8 @@ def interval_scales(draw: st.DrawFn) -> IntervalScale:
     low = draw(st.integers(-100, 50))
     high = low + draw(st.integers(1, 100))
     points = draw(st.lists(st.integers(low, high), max_size=3, unique=True))
-    return IntervalScale(low=low, high=high, labels={float(p): f"point {p}" for p in points})
+    # Ints, as a script would write them: the scale holds them as floats.
+    return IntervalScale(low=low, high=high, labels={p: draw(short_texts) for p in points})
 
 
 def _base(cls: type, **fields: st.SearchStrategy[object]) -> st.SearchStrategy[Event]:
@@ -130,23 +258,23 @@ events_by_type: dict[type, st.SearchStrategy[Event]] = {
     NegotiationOpened: _base(
         NegotiationOpened,
         title=texts,
-        timezone=st.sampled_from(["UTC", "Europe/Kyiv"]),
+        timezone=st.sampled_from(["UTC", "Europe/Kyiv", "Asia/Kathmandu"]),
         description=st.none() | texts,
     ),
     PartyRegistered: _base(
         PartyRegistered,
         party=party_ids,
         name=texts,
-        kind=st.sampled_from(list(PartyKind)),
-        aliases=st.lists(texts, max_size=2).map(tuple),
+        kind=st.sampled_from([*PartyKind, "state", "bloc"]),
+        aliases=st.lists(texts, max_size=2) | st.lists(texts, max_size=2).map(tuple),
     ),
     MembershipStarted: _dated(
         MembershipStarted,
         member=party_ids,
         group=party_ids,
-        role=st.sampled_from(list(Role)),
+        role=st.sampled_from([*Role, "speaks_for"]),
         valid_at=aware_datetimes,
-        precision=st.sampled_from(list(Precision)),
+        precision=st.sampled_from([*Precision, "day"]),
         note=st.none() | texts,
     ),
     MembershipEnded: _dated(
@@ -181,7 +309,7 @@ events_by_type: dict[type, st.SearchStrategy[Event]] = {
         StanceRecorded,
         party=party_ids,
         clause=slugs,
-        stance=ordinals | st.floats(min_value=-100, max_value=100),
+        stance=ordinals | interval_numbers | st.sampled_from(["support", "lean_oppose"]),
         valid_at=aware_datetimes,
         precision=st.sampled_from(list(Precision)),
         evidence=evidence_tuples,

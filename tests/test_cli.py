@@ -136,7 +136,7 @@ class TestCommands:
         """export writes JSON Lines that import restores into an empty store."""
         target = tmp_path / "log.jsonl"
         assert run("export", "--db", db, "-o", str(target))[0] == 0
-        assert len(target.read_text(encoding="utf-8").splitlines()) == 1 + 104  # header, events
+        assert len(target.read_text(encoding="utf-8").splitlines()) == 1 + 104 + 1  # header, events, trailer
         status, text = run("import", str(target), "--db", f"sqlite:///{tmp_path / 'copy.db'}")
         assert (status, text.strip()) == (0, f"restored 104 events from {target}")
 

@@ -1,8 +1,7 @@
-"""The YAML importer, the JSON Lines round trip, and the Geneva 2025 dataset itself."""
+"""The YAML importer and the Geneva 2025 dataset itself (JSON Lines: tests/test_jsonl.py)."""
 
 from __future__ import annotations
 
-import io
 import textwrap
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -19,7 +18,6 @@ from negotrack import (
 )
 from negotrack.cli import main
 from negotrack.io.dataset import import_dataset, load_dataset
-from negotrack.io.jsonl import export_jsonl, restore_jsonl
 from tests.conftest import Backend
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -288,50 +286,6 @@ class TestReimport:
             import_dataset(tracker, tmp_path / "absent.yaml")
 
 
-class TestJsonLines:
-    """Export, and restore into an empty store, round-trip without loss."""
-
-    def test_round_trip_keeps_every_view(self, tracker: negotrack.Tracker, tmp_path: Path) -> None:
-        """The restored log exports identically and answers known_at views identically."""
-        import_dataset(tracker, GENEVA)
-        plan = tracker.negotiation("us-peace-plan-2025")
-        e3 = plan.matrix(date(2025, 11, 22))["e3", "revision-of-draft"]
-        plan.retract(e3.event_id, reason="test")
-        path = tmp_path / "log.jsonl"
-        with path.open("w", encoding="utf-8") as out:
-            export_jsonl(tracker, out)
-        with negotrack.open("sqlite://") as copy:
-            restore_jsonl(copy, path)
-            text = io.StringIO()
-            export_jsonl(copy, text)
-            assert text.getvalue() == path.read_text(encoding="utf-8")
-            restored = copy.negotiation("us-peace-plan-2025")
-            for known in (e3.recorded_at, None):
-                assert (
-                    restored.matrix(date(2025, 11, 23), known_at=known).cells
-                    == plan.matrix(date(2025, 11, 23), known_at=known).cells
-                )
-            assert copy.verify() == len(list(tracker.events()))
-
-    def test_restore_needs_an_empty_store(self, tracker: negotrack.Tracker, tmp_path: Path) -> None:
-        """Restoring over an existing log is refused and writes nothing."""
-        import_dataset(tracker, GENEVA)
-        path = tmp_path / "log.jsonl"
-        with path.open("w", encoding="utf-8") as out:
-            export_jsonl(tracker, out)
-        before = tracker.store.last_position()
-        with pytest.raises(negotrack.StoreError, match="empty store"):
-            restore_jsonl(tracker, path)
-        assert tracker.store.last_position() == before
-
-    def test_bad_line_is_named(self, tmp_path: Path) -> None:
-        """A broken line names the file and the line number."""
-        path = write(tmp_path, '{"position": 1}\nnot json\n', "log.jsonl")
-        with negotrack.open("sqlite://") as tracker, pytest.raises(DatasetError) as caught:
-            restore_jsonl(tracker, path)
-        assert (caught.value.line, "missing key") == (1, caught.value.problem[:11])
-
-
 class TestGenevaDataset:
     """The dataset is faithful to its sources and complete in its declarations."""
 
@@ -495,98 +449,6 @@ class TestStricterFiles:
         path.write_bytes(MINIMAL.replace("Wire", "Dépêche").encode("latin-1"))
         with pytest.raises(DatasetError, match="not UTF-8"):
             import_dataset(tracker, path)
-
-
-class TestJsonLinesTampering:
-    """A complete export carries its hash chain and count; a restore reproduces both."""
-
-    def export(
-        self, tracker: negotrack.Tracker, tmp_path: Path, negotiation: str | None = None
-    ) -> Path:
-        import_dataset(tracker, GENEVA)
-        path = tmp_path / "log.jsonl"
-        with path.open("w", encoding="utf-8") as out:
-            export_jsonl(tracker, out, negotiation=negotiation)
-        return path
-
-    @pytest.mark.parametrize(
-        ("tamper", "message"),
-        [
-            (
-                lambda lines: [lines[0].replace("104", "103"), *lines[1:50], *lines[51:]],
-                "does not continue the exported hash chain",
-            ),
-            (lambda lines: lines[:-3], "announces 104 events, the file holds 101"),
-            (
-                lambda lines: [
-                    line.replace('"stance": "support"', '"stance": "oppose"', 1) for line in lines
-                ],
-                "hash chain",
-            ),
-        ],
-    )
-    def test_altered_export_is_refused(
-        self, tracker: negotrack.Tracker, tmp_path: Path, tamper: object, message: str
-    ) -> None:
-        """A missing, cut or edited line is refused and the target store stays empty."""
-        path = self.export(tracker, tmp_path)
-        lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
-        changed = tamper(lines)  # type: ignore[operator]
-        assert changed != lines
-        path.write_text("".join(changed), encoding="utf-8")
-        with negotrack.open("sqlite://") as target:
-            with pytest.raises((DatasetError, negotrack.StoreError), match=message):
-                restore_jsonl(target, path)
-            assert target.store.last_position() == 0
-
-    def test_partial_export_restores(self, tracker: negotrack.Tracker, tmp_path: Path) -> None:
-        """One negotiation's export carries no chain links and restores into an empty store."""
-        tracker.open_negotiation("other-talks", title="Other")
-        path = self.export(tracker, tmp_path, negotiation="us-peace-plan-2025")
-        assert '"hash"' not in path.read_text(encoding="utf-8")
-        with negotrack.open("sqlite://") as target:
-            assert len(restore_jsonl(target, path)) == 104
-            assert target.verify() == 104
-
-    def test_unreadable_file(self, tmp_path: Path) -> None:
-        """A missing file is a DatasetError, not an OSError."""
-        with (
-            negotrack.open("sqlite://") as target,
-            pytest.raises(DatasetError, match="cannot read"),
-        ):
-            restore_jsonl(target, tmp_path / "absent.jsonl")
-
-
-MINIMAL_V2 = """\
-format: negotrack/2
-negotiation:
-  id: mini-talks
-  title: Mini talks
-sources:
-  wire:
-    outlet: Wire
-    published: 2025-11-22
-parties:
-  - {id: GB, name: United Kingdom, kind: state}
-  - {id: FR, name: France, kind: state}
-  - {id: e3, name: E3, kind: group}
-memberships:
-  - {member: GB, group: e3, valid_from: 2025-11-01}
-clauses:
-  - id: territory
-    title: Territory
-    tabled: 2025-11-20
-    text: "Borders as of 2022."
-stances:
-  - id: gb-territory
-    party: GB
-    clause: territory
-    stance: oppose
-    valid: {earliest: 2025-11-20, latest: 2025-11-22}
-    dated: "'this week' in a report of Saturday 22 November"
-    source: wire
-    quote: "borders must not change"
-"""
 
 
 def v2_file(tmp_path: Path, extra: str = "", base: str = MINIMAL_V2) -> Path:
