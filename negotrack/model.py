@@ -142,9 +142,13 @@ def check_event_id(value: object) -> str:
 
 
 def _shown_id(value: object) -> object:
-    """The refused id as the error keeps it: itself, unless too long to quote whole."""
+    """The refused value as an error keeps it: itself, unless too long to quote whole."""
     if isinstance(value, str) and len(value) > _SHOWN:
         return f"{value[:_SHOWN]}... ({len(value)} characters)"
+    try:
+        repr(value)
+    except ValueError:  # an int too long to print
+        return _shown(value)
     return value
 
 

@@ -80,6 +80,7 @@ from negotrack.model import (
     Precision,
     Role,
     Source,
+    canonical_number,
     check_clause_id,
     check_negotiation_id,
     check_party_id,
@@ -222,7 +223,7 @@ def _strict_bool(value: Any, _: type) -> bool:
 def _strict_number(value: Any, _: type) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise TypeError(f"expected a number, got {value!r}")
-    return float(value)
+    return canonical_number("value", value)  # YAML reads .inf, .nan and 1e400
 
 
 def _when(value: Any, _: Any) -> When:
@@ -282,8 +283,21 @@ _converter.register_structure_hook_func(
 # -- parsing with line numbers ------------------------------------------------
 
 
+_MAX_DEPTH = 64
+"""How deeply a dataset may nest; a real one nests six levels, and Python's
+stack would give out (RecursionError) a few thousand levels down."""
+
+
 class _Loader(yaml.SafeLoader):
-    """SafeLoader whose impossible dates name their line instead of crashing."""
+    """SafeLoader whose every refusal names its line instead of crashing.
+
+    Impossible dates, aliases, duplicate and unhashable keys and deep nesting
+    each raise a YAML error with the place they were found.
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
 
     def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> Any:
         try:
@@ -301,12 +315,28 @@ class _Loader(yaml.SafeLoader):
             raise yaml.composer.ComposerError(
                 None, None, "aliases (*name) are not allowed in a dataset file", mark
             )
-        return super().compose_node(parent, index)
+        if self._depth >= _MAX_DEPTH:
+            mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+            raise yaml.composer.ComposerError(
+                None, None, f"nested more than {_MAX_DEPTH} levels deep", mark
+            )
+        self._depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[Any] = set()
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=deep)
+            if isinstance(key_node, yaml.CollectionNode):
+                raise yaml.constructor.ConstructorError(
+                    None,
+                    None,
+                    "a key must be a plain value, not a list or mapping",
+                    key_node.start_mark,
+                )
             if key in seen:
                 raise yaml.constructor.ConstructorError(
                     None, None, f"duplicate key {key!r}", key_node.start_mark
@@ -373,6 +403,47 @@ def _first_error(exc: BaseException, path: Path_ = ()) -> tuple[Path_, str]:
     return path, str(exc)
 
 
+def _read(path: str | Path) -> str:
+    """The file's text; a byte that is not UTF-8 is named by its line."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise DatasetError(f"cannot read the file: {exc.strerror}", file=str(path)) from exc
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise DatasetError(
+            f"not UTF-8 text (byte {exc.start})", file=str(path), line=line
+        ) from None
+
+
+def _parse(text: str, file: str) -> tuple[yaml.Node | None, Any]:
+    """The document's node tree (for line numbers) and its values, parsed once."""
+    loader: _Loader | None = None
+    try:
+        loader = _Loader(text)  # reads the whole text: a forbidden character stops it here
+        node = loader.get_single_node()
+        return node, None if node is None else loader.construct_document(node)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = None if mark is None else mark.line + 1
+        raise DatasetError(f"not valid YAML: {exc.problem or exc}", file=file, line=line) from None
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow, e.g. a raw control
+        line = text.count("\n", 0, exc.position) + 1
+        raise DatasetError(
+            f"not valid YAML: character {exc.character!r} is not allowed "
+            "(write control characters as escapes in a double-quoted string)",
+            file=file,
+            line=line,
+        ) from None
+    except yaml.YAMLError as exc:  # pragma: no cover - every PyYAML error above is marked
+        raise DatasetError(f"not valid YAML: {exc}", file=file) from None
+    finally:
+        if loader is not None:
+            loader.dispose()
+
+
 def load_dataset(path: str | Path) -> tuple[DatasetFile | v2.DatasetFileV2, _Located]:
     """Parse and structure a dataset file (no reference checks yet).
 
@@ -380,20 +451,12 @@ def load_dataset(path: str | Path) -> tuple[DatasetFile | v2.DatasetFileV2, _Loc
         DatasetError: the file is not valid YAML or does not have the dataset's shape.
     """
     file = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise DatasetError(f"cannot read the file: {exc.strerror}", file=file) from exc
-    except UnicodeDecodeError as exc:
-        raise DatasetError(f"not UTF-8 text (byte {exc.start})", file=file) from exc
-    try:
-        node = yaml.compose(text, Loader=_Loader)
-        raw = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = None if mark is None else mark.line + 1
-        raise DatasetError(f"not valid YAML: {exc.problem or exc}", file=file, line=line) from exc
-    located = _Located(file, _lines(node) if node is not None else {})
+    node, raw = _parse(_read(path), file)
+    if node is None:
+        raise DatasetError(
+            "the file is empty: expected a dataset (format: negotrack/2)", file=file, line=1
+        )
+    located = _Located(file, _lines(node))
     if not isinstance(raw, dict):
         raise located.error((), "expected a mapping with format, negotiation, parties, ...")
     if raw.get("format") not in FORMATS:
