@@ -19,7 +19,8 @@ import io
 import json
 import math
 import os
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -44,8 +45,19 @@ from tests.strategies import (
     texts,
     unstorable_texts,
 )
+from tests.test_dataset import MINIMAL
 
 _EXAMPLES = int(os.environ.get("NEGOTRACK_HOSTILE_EXAMPLES", "0"))
+TALLY: Counter[str] = Counter()
+"""Outcomes of the hostile calls, written out for scripts/reliability.py when it asks."""
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _tally_report() -> Iterator[None]:
+    yield
+    report = os.environ.get("NEGOTRACK_RELIABILITY_TALLY")
+    if report:
+        Path(report).write_text(json.dumps(dict(TALLY), sort_keys=True), encoding="utf-8")
 hostile = settings(
     max_examples=_EXAMPLES or settings().max_examples,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
@@ -280,11 +292,14 @@ class TestPublicApi:
             stance_events: list[str] = []
             for _, run in calls:
                 before = head(tracker)
+                TALLY["calls tried"] += 1
                 try:
                     result = run(tracker, stance_events)
                 except NegotrackError:
                     assert head(tracker) == before
+                    TALLY["calls refused, log unchanged"] += 1
                     continue
+                TALLY["calls accepted, every read works"] += 1
                 records = result if isinstance(result, tuple | list) else [result]
                 for record in records:
                     event = getattr(record, "event", None)
@@ -294,6 +309,7 @@ class TestPublicApi:
                         stance_events.append(event.event_id)
                 every_read_works(tracker)
             moves_intact(tracker, backend)
+            TALLY["logs exported, restored identically and verified"] += 1
 
     @hostile
     @given(
@@ -329,6 +345,7 @@ class TestPublicApi:
                 lambda: neg.retract(text, reason="r"),
             ]
             for lookup in lookups:
+                TALLY["lookups tried"] += 1
                 with contextlib.suppress(NegotrackError):
                     lookup()
             assert head(tracker) == before
@@ -439,31 +456,6 @@ def negotrack_kyiv() -> Any:
 
 # -- the dataset importer ----------------------------------------------------------
 
-MINIMAL = """\
-format: negotrack/1
-negotiation:
-  id: mini-talks
-  title: Mini talks
-sources:
-  wire:
-    outlet: Wire
-parties:
-  - id: GB
-    name: United Kingdom
-    kind: state
-clauses:
-  - id: territory
-    title: Territory
-    tabled: 2025-11-01
-stances:
-  - id: gb-territory
-    party: GB
-    clause: territory
-    stance: oppose
-    valid: 2025-11-22
-    source: wire
-    quote: No.
-"""
 
 
 class TestDatasetFiles:
@@ -473,15 +465,15 @@ class TestDatasetFiles:
         ("content", "problem", "line"),
         [
             (MINIMAL.replace("Mini talks", "Mini\x01talks"), "not allowed", 4),
-            (MINIMAL + "notes: " + "[" * 3000 + "]" * 3000 + "\n", "nested more than", 24),
-            (MINIMAL + "? [a, b]\n: c\n", "a key must be a plain value", 24),
-            (MINIMAL + "{[1, 2]: x}\n", "", 24),
+            (MINIMAL + "notes: " + "[" * 3000 + "]" * 3000 + "\n", "nested more than", 28),
+            (MINIMAL + "? [a, b]\n: c\n", "a key must be a plain value", 28),
+            (MINIMAL + "extra: {[1, 2]: x}\n", "a key must be a plain value", 28),
             ("", "empty", 1),
             ("# only a comment\n", "empty", 1),
-            (MINIMAL.replace("oppose", "1e400"), "", 20),
-            (MINIMAL.replace("oppose", ".nan"), "", 20),
-            (MINIMAL.replace("Mini talks", '"Mini\\0talks"'), "NUL", 2),
-            (MINIMAL.replace("Mini talks", '"Mini\\ud800talks"'), "surrogate", 2),
+            (MINIMAL.replace("oppose", "1e400"), "", 24),
+            (MINIMAL.replace("oppose", ".nan"), "", 24),
+            (MINIMAL.replace("Mini talks", '"Mini\\0talks"'), "NUL", 3),
+            (MINIMAL.replace("Mini talks", '"Mini\\ud800talks"'), "surrogate", 3),
             (
                 MINIMAL.replace("  title: Mini talks", "  title: M\n  timezone: Mars/Olympus"),
                 "time zone",
@@ -501,7 +493,7 @@ class TestDatasetFiles:
             assert tracker.store.last_position() == 0
         assert caught.value.file == str(path)
         assert problem in caught.value.problem or problem in str(caught.value)
-        assert caught.value.line is not None
+        assert caught.value.line == line
 
     @pytest.mark.parametrize("content", [b"\xff\xfe\x00\x01" * 64, b"format: negotrack/1\n\x80\n"])
     def test_binary(self, tmp_path: Path, content: bytes) -> None:
@@ -523,7 +515,7 @@ class TestDatasetFiles:
                 "Mini talks",
                 "United Kingdom",
                 "oppose",
-                "No.",
+                '"borders must not change"',
                 "GB",
                 "territory",
                 "2025-11-22",
@@ -541,6 +533,7 @@ class TestDatasetFiles:
             text = json.dumps(value, ensure_ascii=True)
         path = tmp_path_factory.mktemp("hostile") / "talks.yaml"
         path.write_text(MINIMAL.replace(where, text), encoding="utf-8")
+        TALLY["dataset files tried"] += 1
         with negotrack.open("sqlite://") as tracker:
             try:
                 import_dataset(tracker, path)
@@ -577,6 +570,7 @@ class TestJsonLinesRestore:
         lines[where] = line.replace("\n", " ") + "\n"
         path = tmp_path_factory.mktemp("jsonl") / "log.jsonl"
         path.write_text("".join(lines), encoding="utf-8", errors="surrogatepass")
+        TALLY["JSON Lines files tried"] += 1
         with negotrack.open("sqlite://") as target:
             try:
                 restore_jsonl(target, path)
