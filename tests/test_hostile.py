@@ -19,6 +19,7 @@ import io
 import json
 import math
 import os
+import re
 from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
@@ -465,7 +466,8 @@ class TestDatasetFiles:
         ("content", "problem", "line"),
         [
             (MINIMAL.replace("Mini talks", "Mini\x01talks"), "not allowed", 4),
-            (MINIMAL + "notes: " + "[" * 3000 + "]" * 3000 + "\n", "nested more than", 28),
+            # LibYAML stops at its own depth limit, the pure-Python parser at ours
+            (MINIMAL + "notes: " + "[" * 3000 + "]" * 3000 + "\n", "nest", 28),
             (MINIMAL + "? [a, b]\n: c\n", "a key must be a plain value", 28),
             (MINIMAL + "extra: {[1, 2]: x}\n", "a key must be a plain value", 28),
             ("", "empty", 1),
@@ -473,7 +475,8 @@ class TestDatasetFiles:
             (MINIMAL.replace("oppose", "1e400"), "", 24),
             (MINIMAL.replace("oppose", ".nan"), "", 24),
             (MINIMAL.replace("Mini talks", '"Mini\\0talks"'), "NUL", 3),
-            (MINIMAL.replace("Mini talks", '"Mini\\ud800talks"'), "surrogate", 3),
+            # LibYAML refuses the escape itself (line 4); PyYAML reads it, the check refuses it
+            (MINIMAL.replace("Mini talks", '"Mini\\ud800talks"'), "surrogate|Unicode", 0),
             (
                 MINIMAL.replace("  title: Mini talks", "  title: M\n  timezone: Mars/Olympus"),
                 "time zone",
@@ -492,8 +495,8 @@ class TestDatasetFiles:
                 import_dataset(tracker, path)
             assert tracker.store.last_position() == 0
         assert caught.value.file == str(path)
-        assert problem in caught.value.problem or problem in str(caught.value)
-        assert caught.value.line == line
+        assert re.search(problem, caught.value.problem)
+        assert caught.value.line == line or (line == 0 and caught.value.line is not None)
 
     @pytest.mark.parametrize("content", [b"\xff\xfe\x00\x01" * 64, b"format: negotrack/1\n\x80\n"])
     def test_binary(self, tmp_path: Path, content: bytes) -> None:

@@ -288,16 +288,19 @@ _MAX_DEPTH = 64
 stack would give out (RecursionError) a few thousand levels down."""
 
 
-class _Loader(yaml.SafeLoader):
-    """SafeLoader whose every refusal names its line instead of crashing.
+try:  # LibYAML parses several times faster than the pure-Python parser
+    from yaml import CSafeLoader as _SafeLoader
+except ImportError:  # pragma: no cover - PyYAML built without LibYAML
+    from yaml import SafeLoader as _SafeLoader  # type: ignore[assignment]
 
-    Impossible dates, aliases, duplicate and unhashable keys and deep nesting
-    each raise a YAML error with the place they were found.
+
+class _Loader(_SafeLoader):
+    """A safe loader whose every refusal names its line instead of crashing.
+
+    Impossible dates and duplicate or unhashable keys raise a YAML error with
+    the place they were found; aliases and deep nesting are refused before
+    the document is composed (see :func:`_check_shape`).
     """
-
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
-        self._depth = 0
 
     def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> Any:
         try:
@@ -306,25 +309,6 @@ class _Loader(yaml.SafeLoader):
             raise yaml.constructor.ConstructorError(
                 None, None, f"impossible date {node.value!r}: {exc}", node.start_mark
             ) from exc
-
-    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
-        # Aliases make a hand-written file hard to read, and a nest of them can
-        # expand without bound; a dataset states every value where it applies.
-        if self.check_event(yaml.AliasEvent):
-            mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
-            raise yaml.composer.ComposerError(
-                None, None, "aliases (*name) are not allowed in a dataset file", mark
-            )
-        if self._depth >= _MAX_DEPTH:
-            mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
-            raise yaml.composer.ComposerError(
-                None, None, f"nested more than {_MAX_DEPTH} levels deep", mark
-            )
-        self._depth += 1
-        try:
-            return super().compose_node(parent, index)
-        finally:
-            self._depth -= 1
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[Any] = set()
@@ -418,11 +402,38 @@ def _read(path: str | Path) -> str:
         ) from None
 
 
+def _check_shape(text: str) -> None:
+    """Refuse aliases and deep nesting, from the parser's flat stream of events.
+
+    Aliases make a hand-written file hard to read, and a nest of them can expand
+    without bound; a dataset states every value where it applies.  Nesting is
+    checked before composing, which recurses once per level.
+    """
+    parser = _Loader(text)  # reads the whole text: a forbidden character stops it here
+    depth = 0
+    try:
+        while (event := parser.get_event()) is not None:
+            if isinstance(event, yaml.AliasEvent):
+                problem = "aliases (*name) are not allowed in a dataset file"
+            elif isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth <= _MAX_DEPTH:
+                    continue
+                problem = f"nested more than {_MAX_DEPTH} levels deep"
+            else:
+                depth -= isinstance(event, yaml.CollectionEndEvent)
+                continue
+            raise yaml.composer.ComposerError(None, None, problem, event.start_mark)  # type: ignore[arg-type]  # LibYAML marks have the same fields
+    finally:
+        parser.dispose()
+
+
 def _parse(text: str, file: str) -> tuple[yaml.Node | None, Any]:
-    """The document's node tree (for line numbers) and its values, parsed once."""
+    """The document's node tree (for line numbers) and its values."""
     loader: _Loader | None = None
     try:
-        loader = _Loader(text)  # reads the whole text: a forbidden character stops it here
+        _check_shape(text)
+        loader = _Loader(text)
         node = loader.get_single_node()
         return node, None if node is None else loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
