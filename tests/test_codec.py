@@ -217,7 +217,7 @@ class TestRefusedAtTheEdge:
             (lambda: _stance(salience="0.5"), "salience must be a number"),
             (lambda: _stance(salience=10**400), "too large"),
             (lambda: _stance(confidence=float("nan")), "finite"),
-            (lambda: _stance(stance=float("inf")), "finite"),
+            (lambda: _stance(stance=float("inf")), "invalid stance inf"),
             (lambda: _stance(note="a\x00b"), "NUL"),
             (lambda: _stance(note="a\ud800b"), "surrogate"),
             (lambda: _stance(party="x" * 101), "at most 100"),

@@ -583,7 +583,7 @@ class TestWritePath:
                 lambda n: n.record_stance(
                     "GB", "territory", "oppose", valid_at=day(1), salience="0.5"
                 ),
-                "StanceRecorded",
+                "salience",
             ),
             (lambda n: n.record_stance("GB", "territory", 10**400, valid_at=day(1)), "stance"),
             (lambda n: n.record_stance("GB", "territory", ["oppose"], valid_at=day(1)), "stance"),
@@ -597,7 +597,7 @@ class TestWritePath:
             (lambda n: n.table_clause("c", "C", valid_at=day(0), scale=(0, 100)), "IntervalScale"),
             (lambda n: n.register_party("NO", "Norway", event_id=""), "event id"),
             (lambda n: n.correct("first", reason="x", precision="hour"), "precision"),
-            (lambda n: n.correct("first", reason="x", salience=[1]), "StanceRecorded"),
+            (lambda n: n.correct("first", reason="x", salience=[1]), "salience"),
         ],
     )
     def test_foreign_errors_become_validation_errors(
