@@ -94,9 +94,9 @@ def parse_when(value: object, field: str) -> date | datetime:
                 f"{field} = {value!r} is not a date (YYYY-MM-DD) "
                 "or an ISO date-time with a zone (2025-11-22T18:00:00+01:00)"
             ) from None
-        return check_aware(field, instant)
+        return canonical_instant(field, instant)
     if isinstance(value, datetime):
-        return check_aware(field, value)
+        return canonical_instant(field, value)
     if isinstance(value, date):
         return value
     raise ValidationError(

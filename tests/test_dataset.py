@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import textwrap
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -449,6 +450,40 @@ class TestStricterFiles:
         path.write_bytes(MINIMAL.replace("Wire", "Dépêche").encode("latin-1"))
         with pytest.raises(DatasetError, match="not UTF-8"):
             import_dataset(tracker, path)
+
+
+
+
+MINIMAL_V2 = """\
+format: negotrack/2
+negotiation:
+  id: mini-talks
+  title: Mini talks
+sources:
+  wire:
+    outlet: Wire
+    published: 2025-11-22
+parties:
+  - {id: GB, name: United Kingdom, kind: state}
+  - {id: FR, name: France, kind: state}
+  - {id: e3, name: E3, kind: group}
+memberships:
+  - {member: GB, group: e3, valid_from: 2025-11-01}
+clauses:
+  - id: territory
+    title: Territory
+    tabled: 2025-11-20
+    text: "Borders as of 2022."
+stances:
+  - id: gb-territory
+    party: GB
+    clause: territory
+    stance: oppose
+    valid: {earliest: 2025-11-20, latest: 2025-11-22}
+    dated: "'this week' in a report of Saturday 22 November"
+    source: wire
+    quote: "borders must not change"
+"""
 
 
 def v2_file(tmp_path: Path, extra: str = "", base: str = MINIMAL_V2) -> Path:
