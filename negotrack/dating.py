@@ -26,7 +26,7 @@ import attrs
 
 from negotrack._time import to_micros, valid_instant
 from negotrack.errors import ValidationError
-from negotrack.model import Precision, validate_aware
+from negotrack.model import Precision, check_text, validate_aware
 
 __all__ = ["Standing", "ValidTime", "standing", "valid_time", "validate_basis"]
 
@@ -39,9 +39,11 @@ class Standing(enum.StrEnum):
     HELD = "held"
 
 
-def validate_basis(_: object, __: attrs.Attribute[Any], value: str | None) -> None:
+def validate_basis(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
     """attrs validator: ``None``, or a basis in words (an empty one says nothing)."""
-    if value is not None and not value.strip():
+    if value is None:
+        return
+    if not check_text(attribute.name, value).strip():
         raise ValidationError("basis must not be empty: say how the date was worked out")
 
 

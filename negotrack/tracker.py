@@ -67,6 +67,7 @@ from negotrack.model import (
     Party,
     PartyKind,
     Role,
+    check_event_id,
     check_negotiation_id,
     parse_choice,
     stance_point,
@@ -326,8 +327,9 @@ class Tracker:
 
         Raises:
             UnknownEventError: no such event.
+            InvalidIdError: no event can have this id (refused before the database sees it).
         """
-        return self.store.get(event_id)
+        return self.store.get(check_event_id(event_id))
 
     def verify(self) -> int:
         """Check the log's hash chain; return the number of events verified.
@@ -365,7 +367,7 @@ class Tracker:
 
     def _find(self, event_id: str) -> Event | None:
         try:
-            return self.store.get(event_id).event
+            return self.store.get(check_event_id(event_id)).event
         except UnknownEventError:
             return None
 
@@ -939,7 +941,13 @@ class Negotiation:
         return sorted(notes, key=lambda n: n.valid_at)
 
     def cell_version(self, party: str, clause: str) -> int:
-        """The version of a cell: how many stance events it holds (0 for none)."""
+        """The version of a cell: how many stance events it holds (0 for none).
+
+        Raises:
+            UnknownPartyError, UnknownClauseError: the party is not registered
+                or the clause not tabled in this negotiation.
+        """
+        self._tracker._require(self.id, party=party, clause=clause)
         return self._tracker.store.stream_version(cell_stream(self.id, party, clause))
 
     # -- internals ------------------------------------------------------------

@@ -389,19 +389,8 @@ class TestPublicApi:
 
     @pytest.mark.parametrize("character", UNSTORABLE_CHARACTERS)
     @pytest.mark.parametrize("name", sorted(_ID_LOOKUPS))
-    def test_unstorable_lookups(
-        self, backend: Backend, name: str, character: str, request: pytest.FixtureRequest
-    ) -> None:
+    def test_unstorable_lookups(self, backend: Backend, name: str, character: str) -> None:
         """A NUL or a lone surrogate in a looked-up id is a NegotrackError, not a driver's."""
-        if name != "retract" and (character != "\x00" or backend.name == "postgresql"):
-            # SQLite stores NUL; PostgreSQL's driver and every encoder refuse the rest.
-            request.applymarker(
-                pytest.mark.xfail(
-                    strict=True,
-                    reason="looked-up ids reach the driver unchecked: the store's error "
-                    "mapping or check_event_id in tracker.py will refuse them (issue 8, round 2)",
-                )
-            )
         lookup = _ID_LOOKUPS[name]
         with backend.tracker() as tracker:
             neg = declared(tracker)

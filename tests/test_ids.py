@@ -67,11 +67,13 @@ class TestReadableIds:
     def test_long_names_are_cut_not_the_digest(self) -> None:
         """With very long ids the readable part is cut to fit; records still differ by their digest."""
         tracker = negotrack.open("memory://")
-        long_name = "-".join(["negotiation"] * 30)
+        long_name = "-".join(["negotiation"] * 8)  # ids may be 100 characters at most
         neg = tracker.open_negotiation(long_name, title="Long")
-        neg.register_party("GB", "United Kingdom")
-        first = neg.record_note("call", "first", valid_at=day(1)).event.event_id
-        second = neg.record_note("call", "second", valid_at=day(1)).event.event_id
+        party, clause = "-".join(["party"] * 15), "-".join(["clause"] * 14)
+        neg.register_party(party, "A party with a long id")
+        neg.table_clause(clause, "A clause with a long id", valid_at=day(1))
+        first = neg.record_stance(party, clause, "oppose", valid_at=day(1)).event.event_id
+        second = neg.record_stance(party, clause, "support", valid_at=day(1)).event.event_id
         assert len(first) == len(second) == MAX_EVENT_ID
         assert first != second
         assert _DIGEST.search(first)

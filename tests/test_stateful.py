@@ -28,6 +28,7 @@ from tests.strategies import CLAUSES, PARTIES, day, open_test_negotiation, ordin
 class ModelEntry:
     """The model's view of one stance event: plain data, no negotrack types but Ordinal."""
 
+    kind: str  # the event type's name
     event_id: str
     parties: tuple[str, ...]
     clause: str
@@ -93,8 +94,21 @@ class StoreMachine(RuleBasedStateMachine):
         self, record: negotrack.RecordedEvent, parties: tuple[str, ...], stance: Ordinal | None
     ) -> None:
         event = record.event
+        # Readable ids: recording the same content again while the first record
+        # stands is the same record (a safe retry); after a retraction it is new.
+        same = [
+            e
+            for e in self.entries
+            if e.retracted_at is None
+            and (e.kind, e.parties, e.clause, e.stance, e.valid_at)
+            == (type(event).__name__, parties, event.clause, stance, event.valid_at)  # type: ignore[union-attr]
+        ]
+        if same:
+            assert event.event_id == same[0].event_id
+            return
         self.entries.append(
             ModelEntry(
+                kind=type(event).__name__,
                 event_id=event.event_id,
                 parties=parties,
                 clause=event.clause,  # type: ignore[union-attr]

@@ -277,6 +277,12 @@ class TestRecordsAndTables:
             "speaker": "the PM",
             "signatories": [],
             "evidence": [{"source": "RFE/RL, 2025-11-22", "quote": "q", "stated": False}],
+            "readings": [],
+            "claims": [],
+            "chosen": [],
+            "rule": "stated beats inferred, then higher confidence",
+            "conflicting": False,
+            "stale": False,
         }
 
     def test_history_entry_record(self) -> None:

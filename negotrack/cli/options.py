@@ -164,7 +164,8 @@ def parser(default_db: str, version: str) -> argparse.ArgumentParser:
     imports.add_argument(
         "--dry-run",
         action="store_true",
-        help="list what a dataset import would record, one line per event; write nothing",
+        help="list what a dataset import would record, one line per event, and write nothing "
+        "(e.g. before re-importing an edited file)",
     )
 
     export = add("export", "write the log as JSON Lines (the only export format)")
