@@ -28,7 +28,8 @@ from zoneinfo import ZoneInfo
 import attrs
 
 from negotrack import rules
-from negotrack._time import end_instant, valid_instant, zone
+from negotrack._time import end_instant, parse_when, valid_instant, zone
+from negotrack.dating import valid_time
 from negotrack.errors import (
     ConcurrencyError,
     DuplicateError,
@@ -72,6 +73,7 @@ from negotrack.model import (
     parse_choice,
     stance_point,
 )
+from negotrack.projections import possibly
 from negotrack.projections.blocs import BlocRow, Rule, derive_bloc, members_at
 from negotrack.projections.changes import Change
 from negotrack.projections.claims import DEFAULT_RULE, ClaimRule
@@ -622,6 +624,8 @@ class Negotiation:
         stance: str | float | Ordinal,
         *,
         valid_at: When,
+        earliest: When | None = None,
+        basis: str | None = None,
         evidence: Evidence | Iterable[Evidence] | None = None,
         salience: float | None = None,
         confidence: float | None = None,
@@ -637,6 +641,12 @@ class Negotiation:
             stance: a label (``"lean_oppose"``), an :class:`Ordinal`, or a number
                 on the clause's interval scale.
             valid_at: when the party held it: a date (that day) or a tz-aware datetime.
+                With ``earliest``, the latest it can have been taken.
+            earliest: when the date is uncertain ("last week"), the earliest the
+                stance can have been taken, of the same kind as ``valid_at``;
+                the cell holds it from ``valid_at``, and a matrix asked for
+                ``possibly_held`` lists it from ``earliest``.
+            basis: how the date was worked out; required with ``earliest``.
             evidence: what the stance rests on (source, verbatim quote, stated or inferred).
             expected_version: the cell's version the caller last read; the append
                 fails with :class:`ConcurrencyError` if the cell has moved on.
@@ -655,6 +665,8 @@ class Negotiation:
             StanceRecorded,
             event_id,
             valid_at=valid_at,
+            earliest=earliest,
+            basis=basis,
             expected=self._expect({party: expected_version}, clause),
             party=party,
             clause=clause,
@@ -674,6 +686,8 @@ class Negotiation:
         stance: str | float | Ordinal,
         *,
         valid_at: When,
+        earliest: When | None = None,
+        basis: str | None = None,
         evidence: Evidence | Iterable[Evidence] | None = None,
         salience: float | None = None,
         confidence: float | None = None,
@@ -695,6 +709,8 @@ class Negotiation:
             JointStatementRecorded,
             event_id,
             valid_at=valid_at,
+            earliest=earliest,
+            basis=basis,
             expected=self._expect(dict(expected_versions or {}), clause),
             signatories=_strings(signatories, "signatories"),
             clause=clause,
@@ -835,7 +851,12 @@ class Negotiation:
     # -- asking ----------------------------------------------------------------
 
     def matrix(
-        self, as_of: When, *, known_at: When | None = None, rule: ClaimRule = DEFAULT_RULE
+        self,
+        as_of: When,
+        *,
+        known_at: When | None = None,
+        rule: ClaimRule = DEFAULT_RULE,
+        possibly_held: bool = False,
     ) -> Matrix:
         """The party x clause matrix as of ``as_of``, as known at ``known_at`` (default: now).
 
@@ -847,6 +868,12 @@ class Negotiation:
         because ``known_at`` precedes every record of the negotiation,
         :attr:`Matrix.hint` says so: record times are when the store learned a
         stance (an import's time), not when it was taken.
+
+        A stance dated by a range (``earliest`` to ``valid_at``) fills its cell
+        from the latest bound.  With ``possibly_held=True``,
+        :attr:`Matrix.possibly_held` lists the stances whose range covers
+        ``as_of``: taken by then, or not yet (this reads every stance event of
+        the negotiation, so it is not the default).
 
         Raises:
             ValidationError: ``as_of`` or ``known_at`` is not a date, a tz-aware
@@ -864,6 +891,12 @@ class Negotiation:
         matrix = build_matrix(
             entries, self.id, as_of_instant, known, rule=rule, clause_records=clause_records
         )
+        if possibly_held:
+            stance_records = store.events_of_types(self.id, possibly.READS)
+            matrix = attrs.evolve(
+                matrix,
+                possibly_held=possibly.possibly_held(stance_records, as_of_instant, known_position),
+            )
         if known is not None and not len(matrix):
             return attrs.evolve(matrix, hint=self._nothing_known_hint(known))
         return matrix
@@ -959,11 +992,21 @@ class Negotiation:
         /,
         *,
         valid_at: When | None = None,
+        earliest: When | None = None,
         expected: Mapping[str, int] | None = None,
         **fields: Any,
     ) -> RecordedEvent:
         """The one write path: read the valid time here, build the event, append it."""
-        if valid_at is not None:
+        if earliest is not None and valid_at is not None:
+            span = valid_time(
+                parse_when(earliest, "earliest"),
+                parse_when(valid_at, "valid_at"),
+                tz=self.timezone,
+                basis=fields.get("basis"),
+            )
+            fields["valid_at"], fields["precision"] = span.latest, span.precision
+            fields["earliest"] = span.earliest if span.is_range else None
+        elif valid_at is not None:
             fields["valid_at"], fields["precision"] = valid_instant(valid_at, self.timezone)
         event = self._event(event_type, event_id, **fields)
         return self._tracker.append([event], expected_versions=expected)[0]

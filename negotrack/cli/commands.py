@@ -26,6 +26,7 @@ from negotrack.io import frames
 from negotrack.io.dataset import import_dataset
 from negotrack.io.examples import example_path
 from negotrack.io.jsonl import export_jsonl, restore_jsonl
+from negotrack.model import Precision
 from negotrack.projections.history import History
 from negotrack.tracker import Negotiation, Tracker
 
@@ -157,9 +158,13 @@ def _report(args: argparse.Namespace, tracker: Tracker, out: TextIO) -> None:
 
 
 def _matrix(args: argparse.Namespace, neg: Negotiation, out: TextIO) -> None:
-    matrix = neg.matrix(args.as_of, known_at=args.known_at)
+    if args.possibly_held and args.format == "csv":
+        raise ValidationError("--possibly-held lists stances beside the grid: use text or json")
+    matrix = neg.matrix(args.as_of, known_at=args.known_at, possibly_held=args.possibly_held)
     if matrix.hint:
         warn(matrix.hint)
+    possible = [p for key in sorted(matrix.possibly_held) for p in matrix.possibly_held[key]]
+    extra = {"possibly_held": [p.to_record() for p in possible]} if args.possibly_held else {}
     if args.format == "json":
         write_json(
             out,
@@ -169,6 +174,7 @@ def _matrix(args: argparse.Namespace, neg: Negotiation, out: TextIO) -> None:
                 "known_at": None if matrix.known_at is None else matrix.known_at.isoformat(),
                 "timezone": str(neg.timezone),
                 "cells": [cell_json(c) for c in matrix],
+                **extra,
             },
         )
     elif args.format == "csv":
@@ -179,12 +185,23 @@ def _matrix(args: argparse.Namespace, neg: Negotiation, out: TextIO) -> None:
             f"{neg.id} as of {heading(matrix.as_of, neg.timezone)}, {_known(matrix.known_at, neg)}"
         )
         printer.line()
-        if not len(matrix):
+        if len(matrix):
+            printer.matrix(matrix, {c.id: c.title for c in neg.clauses().values()})
+            printer.line()
+            printer.legend(list(matrix))
+        else:
             printer.line("(no stances recorded)")
-            return
-        printer.matrix(matrix, {c.id: c.title for c in neg.clauses().values()})
-        printer.line()
-        printer.legend(list(matrix))
+        if args.possibly_held:
+            printer.line()
+            printer.line("possibly held (a date range covers this date):" if possible else
+                         "possibly held: none (no date range covers this date)")  # fmt: skip
+            for held in possible:
+                claim, day = held.claim, held.claim.precision is Precision.DAY
+                printer.line(
+                    f"  {claim.party} on {claim.clause}: {claim.label}, between "
+                    f"{local(held.earliest, neg.timezone, day=day)} and "
+                    f"{local(claim.valid_at, neg.timezone, day=day)} ({held.basis})"
+                )
 
 
 def _known(known_at: Any, neg: Negotiation) -> str:

@@ -34,6 +34,7 @@ EXAMPLES = {
     "matrix": [
         "negotrack matrix --as-of 2025-11-22",
         "negotrack matrix --as-of 2025-11-22 --known-at 2025-11-25T12:00:00+00:00 --format json",
+        "negotrack matrix --as-of 2025-11-20 --possibly-held",
     ],
     "diff": ["negotrack diff --from 2025-11-21 --to 2025-11-22 --format csv"],
     "history": ["negotrack history GB military-cap", "negotrack history GB --format json"],
@@ -179,6 +180,12 @@ def parser(default_db: str, version: str) -> argparse.ArgumentParser:
         "--as-of", type=when, required=True, metavar="DATE", help=f"e.g. 2025-11-22: {_DATE}"
     )
     _known_at(matrix)
+    matrix.add_argument(
+        "--possibly-held",
+        action="store_true",
+        help="also list stances dated by a range that covers the date (e.g. 'last week' "
+        "in a report): possibly held, not yet in their cells; text and json only",
+    )
     _negotiation(matrix)
     _format(matrix)
 

@@ -27,6 +27,7 @@ from negotrack.projections.claims import (
     latest_resolution,
     project_claims_matrix,
 )
+from negotrack.projections.possibly import PossiblyHeld
 from negotrack.projections.registry import project_clauses
 from negotrack.projections.stale import is_stale
 from negotrack.store import CellEntry, RecordedEvent
@@ -184,6 +185,12 @@ class Matrix:
     as_of: datetime
     known_at: datetime | None
     cells: Mapping[tuple[str, str], Cell]
+    possibly_held: Mapping[tuple[str, str], tuple[PossiblyHeld, ...]] = attrs.field(factory=dict)
+    """Stances whose date range covers ``as_of``: possibly held, by cell.
+
+    Filled only when asked (``Negotiation.matrix(..., possibly_held=True)``);
+    they never change a cell (see :mod:`negotrack.projections.possibly`).
+    """
     hint: str | None = attrs.field(default=None, eq=False)
     """Why the matrix may be emptier than expected (``known_at`` before every record), or None.
 
