@@ -5,6 +5,7 @@ Open a store with :func:`negotrack.open`, record stances through a
 known at any time.
 """
 
+from typing import TYPE_CHECKING as _TYPE_CHECKING
 from typing import Any as _Any
 
 from negotrack.errors import (
@@ -69,16 +70,23 @@ from negotrack.projections.diff import Diff, Move
 from negotrack.projections.history import History, HistoryEntry
 from negotrack.projections.matrix import Cell, Matrix
 from negotrack.store import RecordedEvent, cell_stream
-from negotrack.store.checkpoints import Checkpoint
 from negotrack.tracker import DEFAULT_URL, Negotiation, Tracker, open
+
+if _TYPE_CHECKING:
+    from negotrack.store.checkpoints import Checkpoint
 
 
 def __getattr__(name: str) -> _Any:
-    """``__version__``, read from the package metadata when first asked for.
+    """``__version__`` and ``Checkpoint``, loaded when first asked for.
 
-    importlib.metadata costs tens of milliseconds to import and to search:
-    ``import negotrack`` should not pay that for a value most scripts never read.
+    importlib.metadata costs tens of milliseconds to import and to search, and
+    ``Checkpoint`` needs SQLAlchemy: ``import negotrack`` should not pay for
+    what most scripts never use (a ``memory://`` store needs neither).
     """
+    if name == "Checkpoint":
+        from negotrack.store.checkpoints import Checkpoint  # noqa: PLC0415
+
+        return Checkpoint
     if name != "__version__":
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415

@@ -21,7 +21,6 @@ from negotrack.errors import ValidationError
 from negotrack.events import EVENT_TYPES, Event
 from negotrack.projections.changes import Change, CurrentPositions
 from negotrack.store import EventStore, RecordedEvent
-from negotrack.store.wakeup import wakeup_for
 
 __all__ = ["follow", "follow_changes"]
 
@@ -62,6 +61,8 @@ def follow(
     Raises:
         ValidationError: ``types`` names an unknown event type.
     """
+    from negotrack.store.wakeup import wakeup_for  # noqa: PLC0415 - SQLAlchemy's, loaded when used
+
     names = _type_names(types)
     wakeup = wakeup_for(getattr(store, "engine", None))
     try:

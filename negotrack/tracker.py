@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import attrs
@@ -82,9 +82,11 @@ from negotrack.projections.history import History, build_history
 from negotrack.projections.matrix import CLAUSE_TYPES, Matrix, build_matrix
 from negotrack.projections.registry import REGISTRY_TYPES, project_clauses, project_parties
 from negotrack.store import EventStore, RecordedEvent, cell_stream
-from negotrack.store.checkpoints import Checkpoint
 
 __all__ = ["DEFAULT_URL", "Negotiation", "Tracker", "open"]
+
+if TYPE_CHECKING:
+    from negotrack.store.checkpoints import Checkpoint
 
 DEFAULT_URL = "sqlite:///negotiations.db"
 """The embedded default: a SQLite file in the working directory."""
@@ -442,6 +444,8 @@ class Tracker:
             ValidationError: the name is empty or too long.
             StoreError: the store keeps no database (``memory://``).
         """
+        # SQLAlchemy loads only with a SQL store: `import negotrack` stays light.
+        from negotrack.store.checkpoints import Checkpoint  # noqa: PLC0415
         from negotrack.store.sql import SqlEventStore  # noqa: PLC0415
 
         if not isinstance(self.store, SqlEventStore):

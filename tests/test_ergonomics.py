@@ -208,8 +208,8 @@ class TestImport:
     """`import negotrack` stays light."""
 
     def test_heavy_modules_are_not_imported(self) -> None:
-        """Neither pandas, pyarrow, matplotlib, rich nor alembic is loaded by `import negotrack`."""
-        heavy = ["pandas", "pyarrow", "matplotlib", "rich", "alembic"]
+        """No pandas, pyarrow, matplotlib, rich, alembic or SQLAlchemy after `import negotrack`."""
+        heavy = ["pandas", "pyarrow", "matplotlib", "rich", "alembic", "sqlalchemy"]
         code = f"import sys, negotrack; print([m for m in {heavy!r} if m in sys.modules])"
         result = subprocess.run(
             [sys.executable, "-c", code], capture_output=True, text=True, check=True
