@@ -115,6 +115,74 @@ class TestViews:
         assert signatories == ["GB", "FR"]
 
 
+STATED = negotrack.Evidence(
+    source=negotrack.Source(outlet="RFE/RL", published=datetime(2025, 11, 22).date()),
+    quote="we will not accept it",
+    stated=True,
+)
+INFERRED = negotrack.Evidence(source=STATED.source, quote="reportedly wary", stated=False)
+
+# Two claims on GB's cell at one instant: (stance, evidence, confidence) each, and
+# what the claim rule shows: a stance, None for a conflict, or "empty".
+CLAIM_RULE_CASES = {
+    "stated beats inferred": (
+        [("support", INFERRED, 0.9), ("oppose", STATED, None)],
+        "oppose",
+    ),
+    "higher confidence": ([("support", INFERRED, 0.4), ("oppose", INFERRED, 0.6)], "oppose"),
+    "any confidence beats none": ([("support", INFERRED, None), ("oppose", INFERRED, 0.0)], "oppose"),
+    "a tie left is a conflict": ([("support", INFERRED, None), ("oppose", INFERRED, None)], None),
+    "agreeing claims are no conflict": (
+        [("oppose", INFERRED, 0.5), ("oppose", STATED, 0.5)],
+        "oppose",
+    ),
+    "a stated withdrawal empties the cell": (
+        [("support", INFERRED, None), ("withdrawn", STATED, None)],
+        "empty",
+    ),
+    "a withdrawal tied with a stance is a conflict": (
+        [("support", STATED, None), ("withdrawn", STATED, None)],
+        None,
+    ),
+}
+
+
+class TestClaimRule:
+    """The view and the function choose among same-instant claims by the rule, not by order."""
+
+    @pytest.mark.parametrize("case", sorted(CLAIM_RULE_CASES))
+    @pytest.mark.parametrize("reverse", [False, True], ids=["in-order", "reversed"])
+    def test_same_instant_claims(self, backend: Backend, case: str, reverse: bool) -> None:
+        claims, shown = CLAIM_RULE_CASES[case]
+        url = backend.url()
+        with negotrack.open(url) as tracker:
+            neg = open_test_negotiation(tracker)
+            for stance, evidence, confidence in reversed(claims) if reverse else claims:
+                if stance == "withdrawn":
+                    neg.withdraw_stance("GB", "territory", valid_at=day(1), evidence=evidence)
+                else:
+                    neg.record_stance(
+                        "GB", "territory", stance, valid_at=day(1),
+                        evidence=evidence, confidence=confidence,
+                    )  # fmt: skip
+            cell = neg.matrix(END_OF_TIME).get("GB", "territory")
+            assert ("empty" if cell is None else cell.label) == shown  # the Python side agrees
+            queries = ["SELECT stance, conflicting FROM negotrack_current_positions"]
+            if backend.name == "postgresql":
+                queries.append(
+                    f"SELECT stance, conflicting FROM negotrack_positions_as_of('{NEGOTIATION}', "
+                    "'9999-01-01')"
+                )
+            with tracker.store.engine.connect() as conn:
+                for query in queries:
+                    rows = conn.execute(sa.text(query)).all()
+                    if shown == "empty":
+                        assert rows == []
+                    else:
+                        ((stance, conflicting),) = rows
+                        assert (stance, bool(conflicting)) == (shown, shown is None)
+
+
 @pytest.mark.postgres
 class TestPositionsAsOf:
     """negotrack_positions_as_of(negotiation, as_of, known_at) on PostgreSQL."""

@@ -1,7 +1,8 @@
 """Schema migrations with Alembic, shipped in the package.
 
 ``0001`` is the baseline (the schema before migrations, store schema 1);
-``0002`` adds the follower checkpoints and the SQL face.  The database records
+``0002`` adds the follower checkpoints and the SQL face; ``0003`` makes the SQL
+face follow the claim rule.  The database records
 its revision in the table ``negotrack_alembic_version`` (not Alembic's default
 name, so that an application's own Alembic history can share the database).
 
@@ -43,7 +44,7 @@ __all__ = [
 ]
 
 VERSION_TABLE = "negotrack_alembic_version"
-REVISIONS = ("0001", "0002")
+REVISIONS = ("0001", "0002", "0003")
 """Every revision, oldest first (a test holds it equal to the scripts in versions/)."""
 BASELINE = REVISIONS[0]
 HEAD = REVISIONS[-1]
