@@ -117,3 +117,12 @@ class TestCommandLine:
         (held,) = json.loads(out.getvalue())["possibly_held"]
         assert (held["party"], held["stance"], held["basis"]) == ("GB", "oppose", BASIS)
         assert main([*argv, "--format", "csv"], out=io.StringIO()) != 0
+
+    def test_history_shows_the_range(self, tmp_path: object) -> None:
+        url = f"sqlite:///{tmp_path}/talks.db"
+        with negotrack.open(url) as tracker:
+            neg = open_talks(tracker)
+            neg.record_stance("GB", "cap", "oppose", valid_at=day(5), earliest=day(1), basis=BASIS)
+        out = io.StringIO()
+        assert main(["history", "GB", "cap", "--db", url], out=out) == 0
+        assert f"valid between 11 Nov 2025 and 15 Nov 2025 ({BASIS})" in out.getvalue()

@@ -299,8 +299,12 @@ def _history_table(
     for history in histories:
         for e in history:
             fields: list[Any] = [history.clause] if every_clause else []
+            day = e.precision is Precision.DAY
+            valid = local(e.valid_at, tz, day=day)
+            if e.earliest is not None:  # a range: held from the latest bound
+                valid = f"between {local(e.earliest, tz, day=day)} and {valid} ({e.basis})"
             fields += [
-                f"valid {local(e.valid_at, tz, day=e.precision.value == 'day')}",
+                f"valid {valid}",
                 f"recorded {local(e.recorded_at, tz)}",
                 e.kind,
                 printer.label(e.stance) or "(withdrawn)",
