@@ -12,10 +12,13 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from negotrack import codec
 from negotrack._time import to_micros
+from negotrack.errors import ChainBrokenError, NegotrackError
 from negotrack.events import Event
+from negotrack.store import stream_of
 
-__all__ = ["CHAINED", "GENESIS", "chain", "row_of"]
+__all__ = ["CHAINED", "GENESIS", "chain", "check_link", "row_of"]
 
 GENESIS = "0" * 64
 """The hash before the first event."""
@@ -35,6 +38,9 @@ CHAINED = (
     "payload",
 )
 """The columns of a row the hash covers: every one a query or a decoder trusts."""
+
+_FROM_PAYLOAD = ("event_id", "stream", "type", "negotiation", "party", "clause", "valid_at")
+"""The columns the queries read in place of the payload: each must say what the payload says."""
 
 
 def chain(previous: str, row: Mapping[str, Any] | Any) -> str:
@@ -74,3 +80,40 @@ def row_of(
         "recorded_at": recorded_at,
         "payload": payload,
     }
+
+
+def check_link(previous: str, row: Mapping[str, Any] | Any, position: int) -> str:
+    """Check the row expected at ``position`` after the hash ``previous``; return its hash.
+
+    The hash alone proves the row is the one chained; the payload must also
+    decode, and the columns the queries read instead of it must say what it
+    says, or a row forged with a recomputed hash could show in a matrix what no
+    event holds.
+
+    Raises:
+        ChainBrokenError: the position is missing, the hash does not match, the
+            payload does not decode or a column disagrees with it.
+    """
+    if row["position"] != position:
+        raise ChainBrokenError(position, "the event at this position is missing")
+    digest = chain(previous, row)
+    if digest != row["hash"]:
+        raise ChainBrokenError(position, "the stored hash does not match the row")
+    try:
+        event = codec.decode(row["type"], row["schema_version"], row["payload"])
+    except NegotrackError as exc:
+        raise ChainBrokenError(position, f"the payload does not decode ({exc})") from exc
+    implied = row_of(
+        event,
+        payload=row["payload"],
+        position=position,
+        stream=stream_of(event),
+        version=row["version"],
+        recorded_at=row["recorded_at"],
+    )
+    wrong = [column for column in _FROM_PAYLOAD if implied[column] != row[column]]
+    if wrong:
+        raise ChainBrokenError(
+            position, f"the {', '.join(wrong)} column does not match the payload"
+        )
+    return digest

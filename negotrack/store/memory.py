@@ -37,7 +37,7 @@ from negotrack.projections.claims import ClaimRule, project_claims_matrix
 from negotrack.projections.history import project_history
 from negotrack.store import CellEntry, CellKey, RecordedEvent, cells_of, stream_of
 from negotrack.store._checks import check_first_in_stream, check_ids_unique, check_retractions
-from negotrack.store.chain import GENESIS, chain, row_of
+from negotrack.store.chain import GENESIS, chain, check_link, row_of
 
 __all__ = ["MemoryEventStore"]
 
@@ -241,14 +241,15 @@ class MemoryEventStore:
     def verify(self) -> int:
         """Recompute the hash chain over every row; return the number of events verified."""
         previous = GENESIS
-        for expected, (record, row) in enumerate(zip(self._records, self._rows, strict=True), 1):
-            if record.position != expected or row["position"] != expected:
+        with self._lock:  # one snapshot: no append lands halfway through
+            records, rows = list(self._records), list(self._rows)
+        for expected, (record, row) in enumerate(zip(records, rows, strict=True), 1):
+            if record.position != expected:
                 raise ChainBrokenError(expected, "the event at this position is missing")
-            digest = chain(previous, row)
-            if digest != row["hash"] or digest != record.hash:
+            previous = check_link(previous, row, expected)
+            if previous != record.hash:
                 raise ChainBrokenError(expected, "the stored hash does not match the row")
-            previous = digest
-        return len(self._records)
+        return len(records)
 
     def close(self) -> None:
         """Nothing to release: the log goes with the object."""

@@ -110,6 +110,20 @@ class SqlEventStore:
             yield conn
 
     @contextmanager
+    def _snapshot(self) -> Iterator[Connection]:
+        """A connection in one read-only transaction: every read in it sees the same log.
+
+        SQLite gives a read transaction one snapshot of a WAL file;
+        PostgreSQL needs REPEATABLE READ for that (READ COMMITTED takes a
+        new snapshot for each statement).
+        """
+        with self._connection() as conn:
+            if self.dialect == "postgresql":
+                conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+            with conn.begin():
+                yield conn
+
+    @contextmanager
     def _writing(self) -> Iterator[Connection]:
         """A connection in a transaction that holds the writers' lock."""
         with self._connection() as conn, write_transaction(conn):
@@ -314,7 +328,9 @@ class SqlEventStore:
         Raises:
             ChainBrokenError: a row was altered, inserted or removed.
         """
-        return verify_log(self._connection)
+        with self._snapshot() as conn:
+            head, _ = verify_log(conn)
+        return head
 
     def close(self) -> None:
         """Dispose of the engine's connections."""
