@@ -6,14 +6,18 @@ rights on the tables would run.
 
 from __future__ import annotations
 
+import io
 import threading
 import time
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import given
+from hypothesis import strategies as st
 
 import negotrack
-from negotrack import ChainBrokenError
+from negotrack import ChainBrokenError, Receipt, ValidationError
+from negotrack.cli import main
 from tests.conftest import Backend
 from tests.strategies import NEGOTIATION, day, open_test_negotiation
 
@@ -106,22 +110,12 @@ class TestPayloads:
         self, backend: Backend, change: str, reason: str
     ) -> None:
         """A row rewritten with its hash (and every later one) recomputed is still caught."""
-        from negotrack.store.chain import GENESIS, chain
-
         with negotrack.open(backend.url()) as tracker:
             neg = open_test_negotiation(tracker)
             stance = neg.record_stance("GB", "territory", "support", valid_at=day(1))
             neg.record_stance("FR", "territory", "oppose", valid_at=day(2))
             _rewrite(tracker, f"UPDATE events SET {change} WHERE position = {stance.position}")
-            with tracker.store.engine.begin() as conn:  # type: ignore[attr-defined]
-                rows = conn.execute(sa.text("SELECT * FROM events ORDER BY position")).mappings()
-                previous = GENESIS
-                for row in list(rows):
-                    previous = chain(previous, row)
-                    conn.execute(
-                        sa.text("UPDATE events SET hash = :h WHERE position = :p"),
-                        {"h": previous, "p": row["position"]},
-                    )
+            _recompute_hashes(tracker)
             with pytest.raises(ChainBrokenError, match=reason) as caught:
                 tracker.verify()
             assert caught.value.position == stance.position
@@ -133,9 +127,131 @@ def _rewrite(tracker: negotrack.Tracker, statement: str) -> None:
     _sql(tracker, statement)
 
 
+_LOG_TABLES = ("events", "cells", "cell_entries", "retractions")
+
+
 def _drop_triggers(tracker: negotrack.Tracker) -> None:
-    if tracker.store.dialect == "sqlite":  # type: ignore[attr-defined]
-        _sql(tracker, "DROP TRIGGER IF EXISTS events_no_update")
-        _sql(tracker, "DROP TRIGGER IF EXISTS events_no_delete")
-    else:
-        _sql(tracker, "ALTER TABLE events DISABLE TRIGGER USER")
+    """Take the append-only triggers off the log's tables, as their owner could."""
+    for table in _LOG_TABLES:
+        if tracker.store.dialect == "sqlite":  # type: ignore[attr-defined]
+            _sql(tracker, f"DROP TRIGGER IF EXISTS {table}_no_update")
+            _sql(tracker, f"DROP TRIGGER IF EXISTS {table}_no_delete")
+        else:
+            _sql(tracker, f"ALTER TABLE {table} DISABLE TRIGGER USER")
+
+
+def _cut(tracker: negotrack.Tracker, first: int) -> None:
+    """Delete the events from position ``first`` on, and every index row they imply."""
+    _drop_triggers(tracker)
+    _sql(tracker, "DELETE FROM cell_entries WHERE position >= :p", p=first)
+    _sql(tracker, "DELETE FROM retractions WHERE position >= :p", p=first)
+    _sql(
+        tracker,
+        "DELETE FROM cells WHERE NOT EXISTS (SELECT 1 FROM cell_entries e WHERE"
+        " e.negotiation = cells.negotiation AND e.party = cells.party AND e.clause = cells.clause)",
+    )
+    _sql(tracker, "DELETE FROM events WHERE position >= :p", p=first)
+
+
+def _recompute_hashes(tracker: negotrack.Tracker) -> None:
+    """Recompute every stored hash, as a tamperer who knows the (plain) chain would."""
+    from negotrack.store.chain import GENESIS, chain
+
+    with tracker.store.engine.begin() as conn:  # type: ignore[attr-defined]
+        rows = list(conn.execute(sa.text("SELECT * FROM events ORDER BY position")).mappings())
+        previous = GENESIS
+        for row in rows:
+            previous = chain(previous, row)
+            conn.execute(
+                sa.text("UPDATE events SET hash = :h WHERE position = :p"),
+                {"h": previous, "p": row["position"]},
+            )
+
+
+class TestReceipts:
+    """verify() returns a receipt; verify(expect=...) proves nothing up to it changed or was cut."""
+
+    def test_the_receipt_is_the_head(self, tracker: negotrack.Tracker) -> None:
+        """The receipt names the newest event's position and hash; an empty log's is 0 and no hash."""
+        assert tracker.verify() == Receipt(position=0, hash=None)
+        assert str(tracker.verify()) == "0:"
+        neg = open_test_negotiation(tracker)
+        last = neg.record_stance("GB", "territory", "support", valid_at=day(1))
+        assert tracker.verify() == Receipt(position=last.position, hash=last.hash)
+
+    @given(
+        position=st.integers(1, 10**17),
+        digest=st.text("0123456789abcdef", min_size=64, max_size=64),
+    )
+    def test_text_round_trips(self, position: int, digest: str) -> None:
+        """A receipt's text reads back as the same receipt."""
+        receipt = Receipt(position=position, hash=digest)
+        assert Receipt.parse(str(receipt)) == receipt
+        assert Receipt.parse("0:") == Receipt(position=0, hash=None)
+
+    @pytest.mark.parametrize(
+        "text", ["", "12", "12:abc", "-1:" + "a" * 64, "0:" + "a" * 64, "3:", "x:y"]
+    )
+    def test_bad_text_is_refused(self, text: str) -> None:
+        """Text that is not a receipt is a ValidationError that shows the text."""
+        with pytest.raises(ValidationError, match="is not a receipt"):
+            Receipt.parse(text)
+
+    def test_a_growing_log_holds_its_receipts(self, tracker: negotrack.Tracker) -> None:
+        """Appending after a receipt keeps it valid: the log only grew."""
+        neg = open_test_negotiation(tracker)
+        kept = tracker.verify()
+        neg.record_stance("GB", "territory", "support", valid_at=day(1))
+        assert tracker.verify(expect=kept).position == kept.position + 1
+        assert tracker.verify(expect=str(kept)).position == kept.position + 1
+
+    def test_cut_rows_are_caught_only_with_a_receipt(self, backend: Backend) -> None:
+        """Deleting the newest events leaves a chain that verifies; the receipt names the cut."""
+        with negotrack.open(backend.url()) as tracker:
+            neg = open_test_negotiation(tracker)
+            neg.record_stance("GB", "territory", "support", valid_at=day(1))
+            kept = tracker.verify()
+            _cut(tracker, kept.position - 1)
+            cut = tracker.verify()
+            assert cut.position == kept.position - 2
+            with pytest.raises(ChainBrokenError, match="the log was cut") as caught:
+                tracker.verify(expect=kept)
+            assert caught.value.position == kept.position - 1
+
+    def test_rewritten_log_is_caught_only_with_a_receipt(self, backend: Backend) -> None:
+        """A stance changed in place, with every hash recomputed, verifies; not against a receipt."""
+        with negotrack.open(backend.url()) as tracker:
+            neg = open_test_negotiation(tracker)
+            stance = neg.record_stance("GB", "territory", "support", valid_at=day(1))
+            neg.record_stance("FR", "territory", "oppose", valid_at=day(1))
+            kept = tracker.verify()
+            _rewrite(
+                tracker,
+                "UPDATE events SET payload = replace(payload, 'support', 'oppose')"
+                f" WHERE position = {stance.position}",
+            )
+            _recompute_hashes(tracker)
+            assert tracker.verify().position == kept.position
+            with pytest.raises(ChainBrokenError, match="receipt") as caught:
+                tracker.verify(expect=kept)
+            assert caught.value.position == kept.position
+
+    def test_the_command_checks_a_receipt(
+        self, backend: Backend, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """`negotrack verify` prints the receipt; `--expect` with it passes, then fails after a cut."""
+        url = backend.url()
+        with negotrack.open(url) as tracker:
+            neg = open_test_negotiation(tracker)
+            neg.record_stance("GB", "territory", "support", valid_at=day(1))
+            out = io.StringIO()
+            assert main(["verify", "--db", url], out=out) == 0
+            text = out.getvalue().splitlines()[-1].removeprefix("receipt: ")
+            assert text == str(tracker.verify())
+            assert main(["verify", "--db", url, "--expect", text], out=io.StringIO()) == 0
+            _cut(tracker, tracker.last_position())
+            capsys.readouterr()
+            assert main(["verify", "--db", url, "--expect", text], out=io.StringIO()) != 0
+            error = capsys.readouterr().err.strip()
+            assert "the log was cut" in error
+            assert len(error.splitlines()) == 1

@@ -18,6 +18,7 @@ from sqlalchemy import Connection, func, or_, select
 from negotrack.errors import ChainBrokenError
 from negotrack.store import CELL_EVENT_NAMES
 from negotrack.store.chain import GENESIS, check_link
+from negotrack.store.receipt import Receipt, check_receipt
 from negotrack.store.schema import cell_entries, cells, events, retractions
 
 __all__ = [
@@ -31,18 +32,20 @@ __all__ = [
 _PAGE = 2_000  # rows per page: memory stays flat however long the log
 
 
-def verify_log(conn: Connection) -> tuple[int, str]:
-    """Check the chain and the indexes of the whole log; return its head position and hash.
+def verify_log(conn: Connection, expect: Receipt | None = None) -> Receipt:
+    """Check the chain and the indexes of the whole log; return its receipt.
 
     Args:
         conn: a connection in one read transaction (a snapshot): the log and
             its indexes are read as of one instant, so writers appending
             meanwhile cannot make them look out of step.
+        expect: a receipt taken before, that the log must still hold.
 
     Raises:
-        ChainBrokenError: a row was altered, inserted or removed.
+        ChainBrokenError: a row was altered, inserted or removed, or the log
+            does not hold the receipt.
     """
-    previous, head = GENESIS, 0
+    previous, head, there = GENESIS, 0, None
     versions: dict[tuple[str, str, str], int] = {}
     retraction_events = 0
     query = select(events).order_by(events.c.position).limit(_PAGE)
@@ -52,6 +55,8 @@ def verify_log(conn: Connection) -> tuple[int, str]:
         for row in rows:
             previous = check_link(previous, row, head + 1)
             head += 1
+            if expect is not None and head == expect.position:
+                there = previous
             expected_entries += entries_implied(row, versions)
             retraction_events += row["type"] == "StanceRetracted"
         if rows:
@@ -60,7 +65,9 @@ def verify_log(conn: Connection) -> tuple[int, str]:
             break
     check_positions_in_log(conn, head)
     check_cells_and_retractions(conn, set(versions), retraction_events)
-    return head, previous
+    if expect is not None:
+        check_receipt(expect, head, there)
+    return Receipt(position=head, hash=previous if head else None)
 
 
 def check_positions_in_log(conn: Connection, head: int) -> None:

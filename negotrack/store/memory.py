@@ -38,6 +38,7 @@ from negotrack.projections.history import project_history
 from negotrack.store import CellEntry, CellKey, RecordedEvent, cells_of, stream_of
 from negotrack.store._checks import check_first_in_stream, check_ids_unique, check_retractions
 from negotrack.store.chain import GENESIS, chain, check_link, row_of
+from negotrack.store.receipt import Receipt, check_receipt
 
 __all__ = ["MemoryEventStore"]
 
@@ -238,9 +239,9 @@ class MemoryEventStore:
 
     # -- integrity ------------------------------------------------------------
 
-    def verify(self) -> int:
-        """Recompute the hash chain over every row; return the number of events verified."""
-        previous = GENESIS
+    def verify(self, *, expect: Receipt | None = None) -> Receipt:
+        """Recompute the chain and decode every row; see :meth:`EventStore.verify`."""
+        previous, there = GENESIS, None
         with self._lock:  # one snapshot: no append lands halfway through
             records, rows = list(self._records), list(self._rows)
         for expected, (record, row) in enumerate(zip(records, rows, strict=True), 1):
@@ -249,7 +250,11 @@ class MemoryEventStore:
             previous = check_link(previous, row, expected)
             if previous != record.hash:
                 raise ChainBrokenError(expected, "the stored hash does not match the row")
-        return len(records)
+            if expect is not None and expected == expect.position:
+                there = previous
+        if expect is not None:
+            check_receipt(expect, len(records), there)
+        return Receipt(position=len(records), hash=previous if records else None)
 
     def close(self) -> None:
         """Nothing to release: the log goes with the object."""

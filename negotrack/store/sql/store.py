@@ -22,6 +22,7 @@ from negotrack.errors import (
 from negotrack.events import Event
 from negotrack.store import CellEntry, CellKey, RecordedEvent, migrations
 from negotrack.store.integrity import verify_log
+from negotrack.store.receipt import Receipt
 from negotrack.store.sql import queries
 from negotrack.store.sql.boundary import mapped_errors
 from negotrack.store.sql.caches import DecodedEvents, Versions
@@ -317,20 +318,25 @@ class SqlEventStore:
         with self._connection() as conn:
             return queries.events_of_types(conn, negotiation, types, after, self._decoded)
 
-    def verify(self) -> int:
-        """Check the log and its indexes; return how many events were verified.
+    def verify(self, *, expect: Receipt | None = None) -> Receipt:
+        """Check the log and its indexes in one snapshot; return the log's receipt.
 
-        The hash chain covers every row of ``events``; the index tables the
-        as-of query reads (``cell_entries``, ``cells``, ``retractions``) must be
-        exactly what the events imply, so an inserted or altered index row is
-        caught too.
+        Every row's hash is recomputed and its payload decoded; the columns the
+        queries read must say what the payload says; the index tables the
+        as-of query reads (``cell_entries``, ``cells``, ``retractions``) must
+        hold exactly the rows the events imply.  Writers appending meanwhile
+        are not seen, so they cause no false alarm.
+
+        Args:
+            expect: a receipt from an earlier verify(): the log must still
+                reach its position with the same hash there.
 
         Raises:
-            ChainBrokenError: a row was altered, inserted or removed.
+            ChainBrokenError: a row was altered, inserted or removed, or the
+                log does not hold ``expect``.
         """
         with self._snapshot() as conn:
-            head, _ = verify_log(conn)
-        return head
+            return verify_log(conn, expect)
 
     def close(self) -> None:
         """Dispose of the engine's connections."""
