@@ -16,8 +16,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import negotrack
-from negotrack import ChainBrokenError, Receipt, ValidationError
+from negotrack import ChainBrokenError, PartyRegistered, Receipt, StoreError, ValidationError, codec
+from negotrack._time import to_micros
 from negotrack.cli import main
+from negotrack.store import stream_of
+from negotrack.store.chain import GENESIS, chain, row_of
+from negotrack.store.keying import KEY_VARIABLE
+from negotrack.store.memory import MemoryEventStore
+from negotrack.store.schema import events
 from tests.conftest import Backend
 from tests.strategies import NEGOTIATION, day, open_test_negotiation
 
@@ -155,8 +161,6 @@ def _cut(tracker: negotrack.Tracker, first: int) -> None:
 
 def _recompute_hashes(tracker: negotrack.Tracker) -> None:
     """Recompute every stored hash, as a tamperer who knows the (plain) chain would."""
-    from negotrack.store.chain import GENESIS, chain
-
     with tracker.store.engine.begin() as conn:  # type: ignore[attr-defined]
         rows = list(conn.execute(sa.text("SELECT * FROM events ORDER BY position")).mappings())
         previous = GENESIS
@@ -255,3 +259,113 @@ class TestReceipts:
             error = capsys.readouterr().err.strip()
             assert "the log was cut" in error
             assert len(error.splitlines()) == 1
+
+
+KEY = "correct horse battery staple"
+
+
+def _forge_tail(tracker: negotrack.Tracker) -> int:
+    """Insert an event after the head with its plain hash recomputed (INSERT rights only)."""
+    last = list(tracker.events())[-1]
+    event = PartyRegistered(negotiation=NEGOTIATION, party="XX", name="Forged", kind="state")
+    row = row_of(
+        event,
+        payload=codec.encode(event),
+        position=last.position + 1,
+        stream=stream_of(event),
+        version=1,
+        recorded_at=to_micros(last.recorded_at) + 1,
+    )
+    assert last.hash is not None
+    row["hash"] = chain(last.hash, row)
+    with tracker.store.engine.begin() as conn:  # type: ignore[attr-defined]
+        conn.execute(sa.insert(events), row)
+    return last.position + 1
+
+
+class TestKeyedChain:
+    """With NEGOTRACK_CHAIN_KEY, INSERT rights alone cannot forge a tail that verifies."""
+
+    def test_a_forged_tail_verifies_without_a_key(self, backend: Backend) -> None:
+        """The blind spot the key closes: a plain chain is recomputed by anyone who reads it."""
+        with negotrack.open(backend.url()) as tracker:
+            open_test_negotiation(tracker)
+            kept = tracker.verify()
+            forged = _forge_tail(tracker)
+            assert tracker.verify(expect=kept).position == forged  # a receipt cannot tell either
+
+    def test_a_forged_tail_is_caught_with_the_key(
+        self, backend: Backend, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """In a keyed store the forged row's plain hash is not its HMAC: caught at its position."""
+        monkeypatch.setenv(KEY_VARIABLE, KEY)
+        with negotrack.open(backend.url()) as tracker:
+            open_test_negotiation(tracker)
+            head = tracker.verify()
+            forged = _forge_tail(tracker)
+            with pytest.raises(ChainBrokenError, match="stored hash") as caught:
+                tracker.verify()
+            assert caught.value.position == forged == head.position + 1
+
+    def test_keyed_links_are_hmacs(
+        self, any_backend: Backend, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Each stored hash is the HMAC-SHA256 of the row under the key, not its plain SHA-256."""
+        monkeypatch.setenv(KEY_VARIABLE, KEY)
+        with negotrack.Tracker(any_backend.store()) as tracker:
+            open_test_negotiation(tracker)
+            records = list(tracker.events())
+            assert tracker.verify().hash == records[-1].hash
+        monkeypatch.delenv(KEY_VARIABLE)
+        with negotrack.Tracker(any_backend.store()) as plain:
+            open_test_negotiation(plain)
+            assert [r.hash for r in plain.events()] != [r.hash for r in records]
+
+    def test_a_missing_or_wrong_key(
+        self, backend: Backend, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A keyed store reads without its key, but appends and verify() need the right one."""
+        url = backend.url()
+        monkeypatch.setenv(KEY_VARIABLE, KEY)
+        with negotrack.open(url) as tracker:
+            neg = open_test_negotiation(tracker)
+        for key, refusal in [
+            (None, "is keyed: set NEGOTRACK_CHAIN_KEY"),
+            ("guess", "is not the key"),
+        ]:
+            if key is None:
+                monkeypatch.delenv(KEY_VARIABLE)
+            else:
+                monkeypatch.setenv(KEY_VARIABLE, key)
+            with negotrack.open(url) as tracker:
+                assert len(list(tracker.events())) == 9
+                neg = tracker.negotiation(NEGOTIATION)
+                with pytest.raises(StoreError, match=refusal):
+                    neg.record_stance("GB", "territory", "support", valid_at=day(1))
+                with pytest.raises(StoreError, match=refusal):
+                    tracker.verify()
+                assert tracker.last_position() == 9  # nothing written
+
+    def test_a_key_for_a_plain_store_is_refused(
+        self, backend: Backend, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A key set for a plain store that holds events is refused, not silently unused."""
+        url = backend.url()
+        with negotrack.open(url) as tracker:
+            open_test_negotiation(tracker)
+        monkeypatch.setenv(KEY_VARIABLE, KEY)
+        with negotrack.open(url) as tracker, pytest.raises(StoreError, match="chain is plain"):
+            tracker.verify()
+
+    def test_a_plain_export_restores_into_a_keyed_store(
+        self, backend: Backend, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Restoring a plain log checks its hashes against the plain chain and stores the keyed one."""
+        with negotrack.Tracker(MemoryEventStore()) as plain:
+            open_test_negotiation(plain)
+            records = list(plain.events())
+        monkeypatch.setenv(KEY_VARIABLE, KEY)
+        with negotrack.open(backend.url()) as keyed:
+            keyed.restore(records)
+            assert keyed.verify().position == len(records)
+            assert keyed.verify().hash != records[-1].hash

@@ -8,6 +8,7 @@ links the row to the one before it.  Every backend builds its rows with
 from __future__ import annotations
 
 import hashlib
+import hmac
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -43,21 +44,25 @@ _FROM_PAYLOAD = ("event_id", "stream", "type", "negotiation", "party", "clause",
 """The columns the queries read in place of the payload: each must say what the payload says."""
 
 
-def chain(previous: str, row: Mapping[str, Any] | Any) -> str:
+def chain(previous: str, row: Mapping[str, Any] | Any, key: bytes | None = None) -> str:
     """The hash of a row: every column that a query or a decoder trusts, and the previous hash.
 
     Each field is written with its length (``~`` for NULL), so no value can pass
     for a boundary between fields, whatever characters ids and payloads hold.
+    With ``key`` the hash is an HMAC-SHA256 under it (see :mod:`negotrack.store.keying`).
     """
     parts = [previous]
-    for key in CHAINED:
-        value = row[key]
+    for column in CHAINED:
+        value = row[column]
         if value is None:
             parts.append("~")
         else:
             text = str(value)
             parts.append(f"{len(text)}:{text}")
-    return hashlib.sha256("".join(parts).encode()).hexdigest()
+    message = "".join(parts).encode()
+    if key is not None:
+        return hmac.new(key, message, hashlib.sha256).hexdigest()
+    return hashlib.sha256(message).hexdigest()
 
 
 def row_of(
@@ -82,7 +87,9 @@ def row_of(
     }
 
 
-def check_link(previous: str, row: Mapping[str, Any] | Any, position: int) -> str:
+def check_link(
+    previous: str, row: Mapping[str, Any] | Any, position: int, key: bytes | None = None
+) -> str:
     """Check the row expected at ``position`` after the hash ``previous``; return its hash.
 
     The hash alone proves the row is the one chained; the payload must also
@@ -96,7 +103,7 @@ def check_link(previous: str, row: Mapping[str, Any] | Any, position: int) -> st
     """
     if row["position"] != position:
         raise ChainBrokenError(position, "the event at this position is missing")
-    digest = chain(previous, row)
+    digest = chain(previous, row, key)
     if digest != row["hash"]:
         raise ChainBrokenError(position, "the stored hash does not match the row")
     try:

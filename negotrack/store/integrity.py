@@ -32,7 +32,9 @@ __all__ = [
 _PAGE = 2_000  # rows per page: memory stays flat however long the log
 
 
-def verify_log(conn: Connection, expect: Receipt | None = None) -> Receipt:
+def verify_log(
+    conn: Connection, expect: Receipt | None = None, key: bytes | None = None
+) -> Receipt:
     """Check the chain and the indexes of the whole log; return its receipt.
 
     Args:
@@ -40,6 +42,7 @@ def verify_log(conn: Connection, expect: Receipt | None = None) -> Receipt:
             its indexes are read as of one instant, so writers appending
             meanwhile cannot make them look out of step.
         expect: a receipt taken before, that the log must still hold.
+        key: the key of a keyed chain (see :mod:`negotrack.store.keying`).
 
     Raises:
         ChainBrokenError: a row was altered, inserted or removed, or the log
@@ -53,7 +56,7 @@ def verify_log(conn: Connection, expect: Receipt | None = None) -> Receipt:
         rows = conn.execute(query.where(events.c.position > head)).mappings().all()
         expected_entries = []
         for row in rows:
-            previous = check_link(previous, row, head + 1)
+            previous = check_link(previous, row, head + 1, key)
             head += 1
             if expect is not None and head == expect.position:
                 there = previous

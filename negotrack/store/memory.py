@@ -35,7 +35,7 @@ from negotrack.errors import (
 from negotrack.events import Event, StanceRecorded, StanceRetracted, StanceWithdrawn
 from negotrack.projections.claims import ClaimRule, project_claims_matrix
 from negotrack.projections.history import project_history
-from negotrack.store import CellEntry, CellKey, RecordedEvent, cells_of, stream_of
+from negotrack.store import CellEntry, CellKey, RecordedEvent, cells_of, keying, stream_of
 from negotrack.store._checks import check_first_in_stream, check_ids_unique, check_retractions
 from negotrack.store.chain import GENESIS, chain, check_link, row_of
 from negotrack.store.receipt import Receipt, check_receipt
@@ -57,6 +57,8 @@ class MemoryEventStore:
         self._cells: dict[CellKey, int] = {}
         self._retractions: dict[str, RecordedEvent] = {}  # retracted id -> its retraction
         self._lock = threading.Lock()
+        # A new log takes the key set in the environment, as a new SQL store does.
+        self._key = keying.from_environment()
 
     # -- writing --------------------------------------------------------------
 
@@ -111,7 +113,7 @@ class MemoryEventStore:
         )
         # Work on copies: nothing is kept unless the whole batch is accepted.
         streams, cells = dict(self._streams), dict(self._cells)
-        previous = self._rows[-1]["hash"] if self._rows else GENESIS
+        previous = plain = self._rows[-1]["hash"] if self._rows else GENESIS
         clock = max(
             now_micros(), to_micros(self._records[-1].recorded_at) + 1 if self._records else 0
         )
@@ -139,8 +141,10 @@ class MemoryEventStore:
                 version=version,
                 recorded_at=recorded,
             )
-            previous = row["hash"] = chain(previous, row)
-            if restored is not None and restored[index].hash not in (None, row["hash"]):
+            previous = row["hash"] = chain(previous, row, self._key)
+            if restored is not None:
+                plain = chain(plain, row)  # an export of a plain log, restored with a key
+            if restored is not None and restored[index].hash not in (None, row["hash"], plain):
                 raise StoreError(
                     f"event {index + 1} of the restore does not continue the exported hash "
                     "chain: the export was altered, or an event before it is missing"
@@ -247,7 +251,7 @@ class MemoryEventStore:
         for expected, (record, row) in enumerate(zip(records, rows, strict=True), 1):
             if record.position != expected:
                 raise ChainBrokenError(expected, "the event at this position is missing")
-            previous = check_link(previous, row, expected)
+            previous = check_link(previous, row, expected, self._key)
             if previous != record.hash:
                 raise ChainBrokenError(expected, "the stored hash does not match the row")
             if expect is not None and expected == expect.position:

@@ -20,7 +20,7 @@ from negotrack.errors import (
     UnknownEventError,
 )
 from negotrack.events import Event
-from negotrack.store import CellEntry, CellKey, RecordedEvent, migrations
+from negotrack.store import CellEntry, CellKey, RecordedEvent, keying, migrations
 from negotrack.store.integrity import verify_log
 from negotrack.store.receipt import Receipt
 from negotrack.store.sql import queries
@@ -87,6 +87,7 @@ class SqlEventStore:
         self._lock = threading.Lock()  # one append at a time from this object
         self._versions: Versions | None = None
         self._decoded = DecodedEvents(decoded_cache)
+        self._chain_key = keying.from_environment()
         # An in-memory SQLite database lives on one shared connection; a second
         # thread would run its statements inside the first one's transaction.
         self._owner = threading.get_ident() if in_memory(self.engine) else None
@@ -221,6 +222,7 @@ class SqlEventStore:
                     versions=self._versions,
                     recorded_at=recorded_at,
                     hashes=hashes,
+                    chain_key=self._chain_key,
                 )
                 records = append.run(check_stored=check_stored)
                 notify_appended(conn)
@@ -336,7 +338,9 @@ class SqlEventStore:
                 log does not hold ``expect``.
         """
         with self._snapshot() as conn:
-            return verify_log(conn, expect)
+            has_events = queries.last_position(conn) > 0
+            key = keying.key_for(queries.chain_marker(conn), self._chain_key, has_events=has_events)
+            return verify_log(conn, expect, key)
 
     def close(self) -> None:
         """Dispose of the engine's connections."""

@@ -12,10 +12,11 @@ from sqlalchemy import Connection, insert, select
 from negotrack._time import from_micros, now_micros
 from negotrack.errors import ConcurrencyError, DuplicateError, StoreError
 from negotrack.events import Event, StanceRecorded, StanceRetracted, StanceWithdrawn
-from negotrack.store import CellKey, RecordedEvent, cells_of, stream_of
+from negotrack.store import CellKey, RecordedEvent, cells_of, keying, stream_of
 from negotrack.store._checks import check_first_in_stream, check_ids_unique, check_retractions
 from negotrack.store.chain import GENESIS, chain, row_of
-from negotrack.store.schema import cell_entries, cells, events, retractions
+from negotrack.store.schema import cell_entries, cells, events, retractions, store_info
+from negotrack.store.sql import queries
 from negotrack.store.sql.caches import Versions
 from negotrack.store.sql.rows import ROW_COLUMNS, chunks, record_of
 
@@ -79,8 +80,10 @@ class Append:
         versions: Versions | None,
         recorded_at: Sequence[int] | None = None,
         hashes: Sequence[str | None] | None = None,
+        chain_key: bytes | None = None,
     ) -> None:
         self.conn = conn
+        self.chain_key = chain_key  # offered from the environment; the store decides
         self.batch = batch
         self.payloads = payloads
         self.expected = expected
@@ -93,6 +96,7 @@ class Append:
         head = self._head()
         if self.recorded_at is not None and head.position != 0:
             raise StoreError("a log can be restored only into an empty store")
+        key = self._key(head)
         if self.versions.position != head.position:  # another writer came in: start afresh
             self.versions = Versions(head.position)
         versions = self.versions
@@ -119,7 +123,7 @@ class Append:
         new_cells: dict[CellKey, None] = {}
         retraction_rows: list[dict[str, Any]] = []
         records: dict[str, RecordedEvent] = dict(stored)
-        position, previous = head.position, head.hash
+        position, previous, plain = head.position, head.hash, head.hash
         for offset, (index, stream) in enumerate(zip(fresh, streams, strict=True)):
             event_ = self.batch[index]
             position += 1
@@ -132,7 +136,7 @@ class Append:
                 version=version,
                 recorded_at=recorded + offset if given is None else given[index],
             )
-            previous = row["hash"] = chain(previous, row)
+            previous = row["hash"] = chain(previous, row, key)
             rows.append(row)
             entry_rows += _index_entries(event_, row, versions, new_cells)
             if isinstance(event_, StanceRetracted):
@@ -140,7 +144,11 @@ class Append:
                 if target is None:  # retracts an event earlier in this same batch
                     target = next(r["position"] for r in rows if r["event_id"] == event_.retracted)
                 retraction_rows.append({"retracted": target, "position": position})
-            if self.hashes is not None and self.hashes[index] not in (None, row["hash"]):
+            if self.hashes is not None:
+                # An export of a plain log restores into a keyed store: its
+                # hashes are checked against the plain chain of the same rows.
+                plain = chain(plain, row)
+            if self.hashes is not None and self.hashes[index] not in (None, row["hash"], plain):
                 raise StoreError(
                     f"event {index + 1} of the restore does not continue the exported hash "
                     "chain: the export was altered, or an event before it is missing"
@@ -156,6 +164,16 @@ class Append:
         self._insert(rows, entry_rows, list(new_cells), retraction_rows)
         versions.position = position
         return [records[event_id] for event_id in ids]
+
+    def _key(self, head: _Head) -> bytes | None:
+        """The key the store's chain is made with; an empty store takes the key offered."""
+        marker = queries.chain_marker(self.conn)
+        key = keying.key_for(marker, self.chain_key, has_events=head.position > 0)
+        if key is not None and marker is None:
+            self.conn.execute(
+                insert(store_info), {"key": keying.MARKER_ROW, "value": keying.marker_of(key)}
+            )
+        return key
 
     def _already_stored(self) -> dict[str, RecordedEvent]:
         """Events of the batch already in the log; the same id must mean the same event."""
