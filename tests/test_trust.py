@@ -369,3 +369,75 @@ class TestKeyedChain:
             keyed.restore(records)
             assert keyed.verify().position == len(records)
             assert keyed.verify().hash != records[-1].hash
+
+
+_COLUMNS = {
+    "events": "position, event_id, stream, version, type, schema_version, negotiation, party,"
+    " clause, valid_at, recorded_at, payload, hash",
+    "cells": "negotiation, party, clause",
+    "cell_entries": "negotiation, party, clause, version, valid_at, position, withdrawn",
+    "retractions": "retracted, position",
+}
+_CONFLICT = {
+    "events": "position",
+    "cells": "negotiation, party, clause",
+    "cell_entries": "negotiation, party, clause, version",
+    "retractions": "retracted",
+}
+
+
+def _upserts(dialect: str, table: str) -> list[str]:
+    """The statements that rewrite a row of ``table`` through an insert, on ``dialect``."""
+    columns = _COLUMNS[table]
+    source = f"SELECT {columns} FROM {table} WHERE true"  # WHERE: SQLite's upsert grammar
+    update = f"ON CONFLICT ({_CONFLICT[table]}) DO UPDATE SET {columns.split(',')[-1].strip()}"
+    upsert = f"INSERT INTO {table} ({columns}) {source} {update} = excluded.{columns.split(',')[-1].strip()}"
+    if dialect == "postgresql":
+        return [upsert]
+    return [
+        f"INSERT OR REPLACE INTO {table} ({columns}) {source}",
+        f"REPLACE INTO {table} ({columns}) {source}",
+        upsert,
+    ]
+
+
+class TestUpserts:
+    """Append-only holds against inserts that replace a row (INSERT OR REPLACE, ON CONFLICT DO UPDATE)."""
+
+    @pytest.mark.parametrize("table", list(_COLUMNS))
+    def test_refused_on_every_log_table(self, backend: Backend, table: str) -> None:
+        """Each upsert of a stored row is refused by the database; the log is unchanged and verifies."""
+        with negotrack.open(backend.url()) as tracker:
+            neg = open_test_negotiation(tracker)
+            stance = neg.record_stance("GB", "territory", "support", valid_at=day(1))
+            neg.retract(stance.event.event_id, reason="misread")
+            before = list(tracker.events())
+            kept = tracker.verify()
+            for statement in _upserts(backend.name, table):
+                with pytest.raises(sa.exc.DBAPIError, match="append-only"):
+                    _sql(tracker, statement)
+            assert list(tracker.events()) == before
+            assert tracker.verify(expect=kept) == kept
+
+    def test_a_replace_by_another_key_is_refused(self, backend: Backend) -> None:
+        """On SQLite a row replaced through its event id (not its position) is refused too."""
+        if backend.name != "sqlite":
+            pytest.skip("INSERT OR REPLACE is SQLite's")
+        with negotrack.open(backend.url()) as tracker:
+            open_test_negotiation(tracker)
+            with pytest.raises(sa.exc.DBAPIError, match="append-only"):
+                _sql(
+                    tracker,
+                    "INSERT OR REPLACE INTO events SELECT position + 100, event_id, stream,"
+                    " version + 100, type, schema_version, negotiation, party, clause, valid_at,"
+                    " recorded_at, payload, hash FROM events WHERE position = 1",
+                )
+            assert tracker.verify().position == 9
+
+    def test_a_retried_append_still_writes_nothing(self, backend: Backend) -> None:
+        """The insert triggers keep the write path's conflict on a stored id: a retry succeeds."""
+        with negotrack.open(backend.url()) as tracker:
+            neg = open_test_negotiation(tracker)
+            stance = neg.record_stance("GB", "territory", "support", valid_at=day(1))
+            assert tracker.append([stance.event]) == [stance]
+            assert tracker.last_position() == stance.position
