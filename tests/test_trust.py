@@ -7,9 +7,13 @@ rights on the tables would run.
 from __future__ import annotations
 
 import io
+import itertools
 import threading
 import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
+import attrs
 import pytest
 import sqlalchemy as sa
 from hypothesis import given
@@ -17,7 +21,7 @@ from hypothesis import strategies as st
 
 import negotrack
 from negotrack import ChainBrokenError, PartyRegistered, Receipt, StoreError, ValidationError, codec
-from negotrack._time import to_micros
+from negotrack._time import now_micros, to_micros
 from negotrack.cli import main
 from negotrack.store import stream_of
 from negotrack.store.chain import GENESIS, chain, row_of
@@ -278,9 +282,14 @@ def _forge_tail(tracker: negotrack.Tracker) -> int:
     )
     assert last.hash is not None
     row["hash"] = chain(last.hash, row)
+    _sql_insert(tracker, row)
+    return last.position + 1
+
+
+def _sql_insert(tracker: negotrack.Tracker, row: dict[str, object]) -> None:
+    """Insert ``row`` into ``events`` (INSERT rights are all it takes)."""
     with tracker.store.engine.begin() as conn:  # type: ignore[attr-defined]
         conn.execute(sa.insert(events), row)
-    return last.position + 1
 
 
 class TestKeyedChain:
@@ -441,3 +450,82 @@ class TestUpserts:
             stance = neg.record_stance("GB", "territory", "support", valid_at=day(1))
             assert tracker.append([stance.event]) == [stance]
             assert tracker.last_position() == stance.position
+
+
+def _set_clock(monkeypatch: pytest.MonkeyPatch, clock: Callable[[], int]) -> None:
+    """Make the client's clock (what SQLite and the memory store read) ``clock``."""
+    monkeypatch.setattr("negotrack.store.sql.write.now_micros", clock)
+    monkeypatch.setattr("negotrack.store.memory.now_micros", clock)
+
+
+class TestRecordTimes:
+    """Record times strictly increase, come from the server on PostgreSQL, and stay in range."""
+
+    def test_strictly_increasing_when_the_clock_goes_back(
+        self, any_backend: Backend, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A client clock that runs backwards still gives strictly increasing record times."""
+        ticks = itertools.count()
+        start = now_micros()
+        _set_clock(monkeypatch, lambda: start - 1_000_000 * next(ticks))
+        with negotrack.Tracker(any_backend.store()) as tracker:
+            neg = open_test_negotiation(tracker)
+            for n in range(3):
+                neg.record_stance("GB", "territory", "support", valid_at=day(n))
+            times = [r.recorded_at for r in tracker.events()]
+            assert all(a < b for a, b in itertools.pairwise(times))
+
+    def test_postgres_uses_the_server_clock(
+        self, backend: Backend, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A client clock a year fast moves SQLite's record times, not PostgreSQL's."""
+        year = 365 * 86_400 * 1_000_000
+        real = now_micros()
+        _set_clock(monkeypatch, lambda: now_micros() + year)
+        with negotrack.open(backend.url()) as tracker:
+            open_test_negotiation(tracker)
+            recorded = to_micros(list(tracker.events())[-1].recorded_at)
+        if backend.name == "postgresql":
+            assert abs(recorded - real) < 3_600 * 1_000_000
+        else:
+            assert recorded > real + year - 3_600 * 1_000_000
+
+    @pytest.mark.parametrize("late", [datetime(9999, 12, 31, tzinfo=UTC), None])
+    def test_a_restore_from_the_future_is_refused(
+        self, any_backend: Backend, late: datetime | None
+    ) -> None:
+        """A restored record time more than a day ahead is refused, naming the event; the store stays empty."""
+        with negotrack.Tracker(MemoryEventStore()) as source:
+            open_test_negotiation(source)
+            records = list(source.events())
+        when = late or records[-1].recorded_at + timedelta(days=2)
+        forged = [*records[:-1], attrs.evolve(records[-1], recorded_at=when, hash=None)]
+        with negotrack.Tracker(any_backend.store()) as target:
+            with pytest.raises(
+                StoreError, match=f"event {len(records)} of the restore was recorded at"
+            ):
+                target.restore(forged)
+            assert target.last_position() == 0
+            target.restore(records)  # a day ahead at most is fine: it is the same backup
+            neg = target.negotiation(NEGOTIATION)
+            neg.record_stance("GB", "territory", "support", valid_at=day(1))
+            assert target.verify().position == len(records) + 1
+
+    def test_a_record_time_at_the_end_of_time_cannot_overflow(self, backend: Backend) -> None:
+        """An inserted row recorded at the last representable instant makes appends fail cleanly."""
+        with negotrack.open(backend.url()) as tracker:
+            neg = open_test_negotiation(tracker)
+            last = list(tracker.events())[-1]
+            event = PartyRegistered(negotiation=NEGOTIATION, party="XX", name="Late", kind="state")
+            row = row_of(
+                event,
+                payload=codec.encode(event),
+                position=last.position + 1,
+                stream=stream_of(event),
+                version=1,
+                recorded_at=to_micros(datetime.max.replace(tzinfo=UTC)),
+            )
+            row["hash"] = chain(last.hash or GENESIS, row)
+            _sql_insert(tracker, row)
+            with pytest.raises(StoreError, match="leaves no time"):
+                neg.record_stance("GB", "territory", "support", valid_at=day(1))

@@ -17,7 +17,6 @@ appends, so threads may share it.
 
 from __future__ import annotations
 
-import itertools
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
@@ -36,7 +35,13 @@ from negotrack.events import Event, StanceRecorded, StanceRetracted, StanceWithd
 from negotrack.projections.claims import ClaimRule, project_claims_matrix
 from negotrack.projections.history import project_history
 from negotrack.store import CellEntry, CellKey, RecordedEvent, cells_of, keying, stream_of
-from negotrack.store._checks import check_first_in_stream, check_ids_unique, check_retractions
+from negotrack.store._checks import (
+    check_first_in_stream,
+    check_ids_unique,
+    check_restored_times,
+    check_retractions,
+    first_record_time,
+)
 from negotrack.store.chain import GENESIS, chain, check_link, row_of
 from negotrack.store.receipt import Receipt, check_receipt
 
@@ -74,12 +79,6 @@ class MemoryEventStore:
 
     def restore(self, records: Sequence[RecordedEvent]) -> list[RecordedEvent]:
         """Load an exported log into this empty store (see :meth:`EventStore.restore`)."""
-        times = [to_micros(r.recorded_at) for r in records]
-        for index, (before, after) in enumerate(itertools.pairwise(times), start=2):
-            if after <= before:
-                raise StoreError(
-                    f"record times must strictly increase: event {index} is not after {index - 1}"
-                )
         with self._lock:
             if self._records:
                 raise StoreError("a log can be restored only into an empty store")
@@ -114,9 +113,11 @@ class MemoryEventStore:
         # Work on copies: nothing is kept unless the whole batch is accepted.
         streams, cells = dict(self._streams), dict(self._cells)
         previous = plain = self._rows[-1]["hash"] if self._rows else GENESIS
-        clock = max(
-            now_micros(), to_micros(self._records[-1].recorded_at) + 1 if self._records else 0
-        )
+        now = now_micros()
+        if restored is not None:
+            check_restored_times([to_micros(r.recorded_at) for r in restored], now)
+        last = to_micros(self._records[-1].recorded_at) if self._records else 0
+        clock = first_record_time(now, last, len(fresh))
         new: list[tuple[RecordedEvent, dict[str, Any]]] = []
         for offset, index in enumerate(fresh):
             event = batch[index]

@@ -7,13 +7,19 @@ from contextlib import contextmanager
 from typing import Any
 
 import attrs
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, insert, select, text
 
 from negotrack._time import from_micros, now_micros
 from negotrack.errors import ConcurrencyError, DuplicateError, StoreError
 from negotrack.events import Event, StanceRecorded, StanceRetracted, StanceWithdrawn
 from negotrack.store import CellKey, RecordedEvent, cells_of, keying, stream_of
-from negotrack.store._checks import check_first_in_stream, check_ids_unique, check_retractions
+from negotrack.store._checks import (
+    check_first_in_stream,
+    check_ids_unique,
+    check_restored_times,
+    check_retractions,
+    first_record_time,
+)
 from negotrack.store.chain import GENESIS, chain, row_of
 from negotrack.store.schema import cell_entries, cells, events, retractions, store_info
 from negotrack.store.sql import queries
@@ -35,6 +41,14 @@ def write_transaction(conn: Connection) -> Iterator[Connection]:
                 "SELECT pg_advisory_xact_lock(hashtext('negotrack:' || current_schema()))"
             )
         yield conn
+
+
+# Exact to the microsecond whatever type extract() returns (double before PostgreSQL 14).
+_SERVER_NOW = text(
+    "SELECT extract(epoch FROM date_trunc('second', t))::bigint * 1000000"
+    " + extract(microseconds FROM t)::bigint % 1000000"
+    " FROM (SELECT clock_timestamp() AS t) AS server"
+)
 
 
 @attrs.define
@@ -116,8 +130,11 @@ class Append:
                 raise ConcurrencyError(stream, version, versions.current(stream))
         retracted = self._retraction_targets([self.batch[i] for i in fresh])
 
-        recorded = max(now_micros(), head.recorded_at + 1)
+        now = self._now()
         given = self.recorded_at
+        if given is not None:
+            check_restored_times(given, now)
+        recorded = first_record_time(now, head.recorded_at, len(fresh))
         rows: list[dict[str, Any]] = []
         entry_rows: list[dict[str, Any]] = []
         new_cells: dict[CellKey, None] = {}
@@ -164,6 +181,16 @@ class Append:
         self._insert(rows, entry_rows, list(new_cells), retraction_rows)
         versions.position = position
         return [records[event_id] for event_id in ids]
+
+    def _now(self) -> int:
+        """The store's clock, in microseconds; taken under the writers' lock.
+
+        On PostgreSQL it is the server's: clients on several hosts then agree,
+        and one fast client clock cannot drag everyone's record times ahead.
+        """
+        if self.conn.dialect.name == "postgresql":
+            return int(self.conn.execute(_SERVER_NOW).scalar_one())
+        return now_micros()
 
     def _key(self, head: _Head) -> bytes | None:
         """The key the store's chain is made with; an empty store takes the key offered."""
