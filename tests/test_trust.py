@@ -494,7 +494,7 @@ class TestRecordTimes:
     def test_a_restore_from_the_future_is_refused(
         self, any_backend: Backend, late: datetime | None
     ) -> None:
-        """A restored record time more than a day ahead is refused, naming the event; the store stays empty."""
+        """A restored record time past the clock skew is refused, naming the event; the store stays empty."""
         with negotrack.Tracker(MemoryEventStore()) as source:
             open_test_negotiation(source)
             records = list(source.events())
@@ -506,7 +506,7 @@ class TestRecordTimes:
             ):
                 target.restore(forged)
             assert target.last_position() == 0
-            target.restore(records)  # a day ahead at most is fine: it is the same backup
+            target.restore(records)  # the same backup, recorded in the past, restores
             neg = target.negotiation(NEGOTIATION)
             neg.record_stance("GB", "territory", "support", valid_at=day(1))
             assert target.verify().position == len(records) + 1

@@ -29,7 +29,7 @@ from negotrack.events import (
 from negotrack.store import CELL_EVENT_NAMES
 
 __all__ = [
-    "FUTURE_TOLERANCE",
+    "CLOCK_SKEW",
     "check_first_in_stream",
     "check_ids_unique",
     "check_restored_times",
@@ -37,13 +37,15 @@ __all__ = [
     "first_record_time",
 ]
 
-FUTURE_TOLERANCE = timedelta(days=1)
-"""How far ahead of the store's clock a restored record time may be.
+CLOCK_SKEW = timedelta(minutes=5)
+"""How far past the store's clock a restored record time may lie.
 
-A backup taken on a machine whose clock ran ahead of this one's still
-restores; a record time in the far future (9999-12-31, say) would drag
-every later append's record time there (they strictly increase), past
-``known_at=now`` and, at the end of time, past what a datetime can hold.
+A record time says when the store learned an event; one in the future is
+either a clock far ahead or an edited backup, and would drag every later
+append's record time there (they strictly increase): past ``known_at=now``,
+and at 9999-12-31 past what a datetime can hold.  Five minutes allows for the
+skew between the clocks of the machine that exported and the one restoring
+(on PostgreSQL the store's clock is the server's).
 """
 
 _LATEST = to_micros(datetime.max.replace(tzinfo=UTC))
@@ -146,18 +148,18 @@ def check_restored_times(times: Sequence[int], now: int) -> None:
 
     Raises:
         StoreError: an event is not after the one before it, or was recorded
-            later than :data:`FUTURE_TOLERANCE` from now (it names the event).
+            more than :data:`CLOCK_SKEW` after now (it names the event).
     """
     for index, (before, after) in enumerate(itertools.pairwise(times), start=2):
         if after <= before:
             raise StoreError(
                 f"record times must strictly increase: event {index} is not after {index - 1}"
             )
-    latest = now + FUTURE_TOLERANCE // timedelta(microseconds=1)
+    latest = now + CLOCK_SKEW // timedelta(microseconds=1)
     for index, time in enumerate(times, start=1):
         if time > latest:
             raise StoreError(
                 f"event {index} of the restore was recorded at {from_micros(time).isoformat()}, "
-                "more than a day after now by this store's clock: a backup cannot come "
-                "from the future"
+                f"more than {CLOCK_SKEW.seconds // 60} minutes after now by this store's clock: "
+                "a backup cannot come from the future"
             )

@@ -242,7 +242,7 @@ class SqlEventStore:
 
         Raises:
             StoreError: the store is not empty, or record times do not strictly
-                increase or are more than a day ahead of the store's clock.
+                increase or lie past the store's clock (see ``CLOCK_SKEW``).
         """
         times = [to_micros(r.recorded_at) for r in records]
         batch = [r.event for r in records]
