@@ -163,12 +163,12 @@ def _cut(tracker: negotrack.Tracker, first: int) -> None:
     _sql(tracker, "DELETE FROM events WHERE position >= :p", p=first)
 
 
-def _recompute_hashes(tracker: negotrack.Tracker) -> None:
-    """Recompute every stored hash, as a tamperer who knows the (plain) chain would."""
+def _recompute_hashes(tracker: negotrack.Tracker, first: int = 1) -> None:
+    """Recompute the plain hashes from position ``first`` on, as a tamperer who reads the log would."""
     with tracker.store.engine.begin() as conn:  # type: ignore[attr-defined]
         rows = list(conn.execute(sa.text("SELECT * FROM events ORDER BY position")).mappings())
-        previous = GENESIS
-        for row in rows:
+        previous = rows[first - 2]["hash"] if first > 1 else GENESIS
+        for row in rows[first - 1 :]:
             previous = chain(previous, row)
             conn.execute(
                 sa.text("UPDATE events SET hash = :h WHERE position = :p"),
@@ -529,3 +529,121 @@ class TestRecordTimes:
             _sql_insert(tracker, row)
             with pytest.raises(StoreError, match="leaves no time"):
                 neg.record_stance("GB", "territory", "support", valid_at=day(1))
+
+
+# -- the tamper table of docs/reliability.md ------------------------------------------
+
+_STANCE = 10  # GB's stance in the log _tamper_log() builds: 9 declarations, then 4 events
+_HEAD = 13
+
+
+def _tamper_log(tracker: negotrack.Tracker) -> None:
+    """Two stances on one clause, a third stance retracted: 13 events."""
+    neg = open_test_negotiation(tracker)
+    assert neg.record_stance("GB", "territory", "support", valid_at=day(1)).position == _STANCE
+    neg.record_stance("FR", "territory", "oppose", valid_at=day(2))
+    third = neg.record_stance("UA", "military-cap", "support", valid_at=day(1))
+    assert neg.retract(third.event.event_id, reason="misread").position == _HEAD
+
+
+def _edit_in_place(tracker: negotrack.Tracker) -> None:
+    _rewrite(
+        tracker,
+        f"UPDATE events SET payload = replace(payload, 'support', 'oppose') WHERE position = {_STANCE}",
+    )
+
+
+def _delete_a_middle_event(tracker: negotrack.Tracker) -> None:
+    _drop_triggers(tracker)
+    _sql(tracker, "DELETE FROM cell_entries WHERE position = :p", p=_STANCE)
+    _sql(tracker, "DELETE FROM events WHERE position = :p", p=_STANCE)
+
+
+def _swap_two_payloads(tracker: negotrack.Tracker) -> None:
+    _drop_triggers(tracker)
+    with tracker.store.engine.begin() as conn:  # type: ignore[attr-defined]
+        first, second = (
+            conn.execute(
+                sa.text("SELECT payload FROM events WHERE position = :p"), {"p": p}
+            ).scalar()
+            for p in (_STANCE, _STANCE + 1)
+        )
+        for position, payload in ((_STANCE, second), (_STANCE + 1, first)):
+            conn.execute(
+                sa.text("UPDATE events SET payload = :x WHERE position = :p"),
+                {"x": payload, "p": position},
+            )
+
+
+def _index_row_beyond_the_head(tracker: negotrack.Tracker) -> None:
+    _sql(
+        tracker,
+        "INSERT INTO cell_entries (negotiation, party, clause, version, valid_at, position,"
+        " withdrawn) VALUES ('test-talks', 'GB', 'territory', 2, 0, 99, false)",
+    )
+
+
+def _index_row_at_zero(tracker: negotrack.Tracker) -> None:
+    _sql(tracker, "INSERT INTO retractions (retracted, position) VALUES (0, 0)")
+
+
+def _rewrite_and_recompute(tracker: negotrack.Tracker) -> None:
+    _edit_in_place(tracker)
+    _recompute_hashes(tracker, first=_STANCE)
+
+
+@attrs.frozen
+class Tamper:
+    """One way to alter a stored log, and which check catches it."""
+
+    name: str
+    run: Callable[[negotrack.Tracker], object]
+    plain: bool  # verify() on a plain store
+    receipt: bool  # verify(expect=a receipt taken before) on a plain store
+    keyed: bool  # verify() on a keyed store (NEGOTRACK_CHAIN_KEY)
+
+
+TAMPERS = [
+    Tamper("edit a payload in place", _edit_in_place, True, True, True),
+    Tamper("delete a middle event", _delete_a_middle_event, True, True, True),
+    Tamper("swap two events' payloads", _swap_two_payloads, True, True, True),
+    Tamper("index row beyond the head", _index_row_beyond_the_head, True, True, True),
+    Tamper("index row at position 0", _index_row_at_zero, True, True, True),
+    Tamper("forge a tail event with its hash", _forge_tail, False, False, True),
+    Tamper("rewrite an event, recompute later hashes", _rewrite_and_recompute, False, True, True),
+    Tamper("cut the newest events", lambda t: _cut(t, _HEAD - 1), False, True, False),
+]
+
+
+class TestTamperTable:
+    """Each tampering of docs/reliability.md, caught exactly by the checks the table says."""
+
+    @pytest.mark.parametrize("tamper", TAMPERS, ids=[t.name for t in TAMPERS])
+    def test_plain_store(self, backend: Backend, tamper: Tamper) -> None:
+        """On a plain store: verify() alone, then against a receipt taken before."""
+        with negotrack.open(backend.url()) as tracker:
+            _tamper_log(tracker)
+            kept = tracker.verify()
+            tamper.run(tracker)
+            _expect_caught(tracker, tamper.plain)
+            _expect_caught(tracker, tamper.receipt, kept)
+
+    @pytest.mark.parametrize("tamper", TAMPERS, ids=[t.name for t in TAMPERS])
+    def test_keyed_store(
+        self, backend: Backend, tamper: Tamper, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """On a keyed store, by a tamperer without the key: verify() alone."""
+        monkeypatch.setenv(KEY_VARIABLE, KEY)
+        with negotrack.open(backend.url()) as tracker:
+            _tamper_log(tracker)
+            tamper.run(tracker)
+            _expect_caught(tracker, tamper.keyed)
+
+
+def _expect_caught(tracker: negotrack.Tracker, caught: bool, expect: Receipt | None = None) -> None:
+    if not caught:
+        tracker.verify(expect=expect)
+        return
+    with pytest.raises(ChainBrokenError, match="position") as raised:
+        tracker.verify(expect=expect)
+    assert raised.value.reason
