@@ -226,8 +226,8 @@ def parser(default_db: str, version: str) -> argparse.ArgumentParser:
     verify.add_argument(
         "--expect",
         metavar="RECEIPT",
-        help="a receipt an earlier verify printed (position:hash): fail unless the log "
-        "still holds it, unchanged up to that position and not cut",
+        help="a receipt an earlier verify printed, position:hash (e.g. 1234:9f86…): fail "
+        "unless the log still holds it, unchanged up to that position and not cut",
     )
     verify.add_argument(
         "--negotiation",
