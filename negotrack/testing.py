@@ -39,6 +39,7 @@ from hypothesis import strategies as st
 
 from negotrack.errors import (
     AlreadyRetractedError,
+    ChainBrokenError,
     ConcurrencyError,
     DuplicateError,
     StoreError,
@@ -47,7 +48,7 @@ from negotrack.errors import (
 )
 from negotrack.events import NoteRecorded, StanceRecorded, StanceRetracted
 from negotrack.model import Evidence, Ordinal, Source
-from negotrack.store import EventStore, cell_stream
+from negotrack.store import EventStore, Receipt, cell_stream
 from negotrack.tracker import Negotiation, Tracker
 
 __all__ = [
@@ -305,6 +306,23 @@ class TestLog(_Contract):
         assert all(r.hash is not None and len(r.hash) == 64 for r in records)
         assert len({r.hash for r in records}) == len(records)
         assert tracker.verify().position == len(records)
+
+    def test_receipts(self, tracker: Tracker) -> None:
+        """verify() returns the head; earlier heads still hold; a cut or changed one is named."""
+        assert tracker.verify() == Receipt(position=0, hash=None)
+        open_test_negotiation(tracker)
+        records = list(tracker.events())
+        assert tracker.verify() == Receipt(position=len(records), hash=records[-1].hash)
+        for record in records:
+            assert tracker.verify(expect=Receipt(position=record.position, hash=record.hash))
+        beyond = Receipt(position=len(records) + 1, hash=records[-1].hash)
+        with pytest.raises(ChainBrokenError, match="cut") as cut:
+            tracker.verify(expect=beyond)
+        assert cut.value.position == len(records) + 1
+        changed = Receipt(position=2, hash=records[0].hash)
+        with pytest.raises(ChainBrokenError, match="receipt") as rewritten:
+            tracker.verify(expect=str(changed))
+        assert rewritten.value.position == 2
 
 
 class TestRetractionRules(_Contract):

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 import attrs
 import pytest
 import sqlalchemy as sa
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import negotrack
@@ -29,7 +29,14 @@ from negotrack.store.keying import KEY_VARIABLE
 from negotrack.store.memory import MemoryEventStore
 from negotrack.store.schema import events
 from tests.conftest import Backend
-from tests.strategies import NEGOTIATION, day, open_test_negotiation
+from tests.strategies import (
+    NEGOTIATION,
+    Command,
+    build_log,
+    command_lists,
+    day,
+    open_test_negotiation,
+)
 
 
 def _sql(tracker: negotrack.Tracker, statement: str, **params: object) -> None:
@@ -647,3 +654,24 @@ def _expect_caught(tracker: negotrack.Tracker, caught: bool, expect: Receipt | N
     with pytest.raises(ChainBrokenError, match="position") as raised:
         tracker.verify(expect=expect)
     assert raised.value.reason
+
+
+class TestReceiptProperty:
+    """On any log built through the public API, every head it passed through is a receipt it holds."""
+
+    @settings(max_examples=25)  # a PostgreSQL schema per example: a fixed budget bounds CI
+    @given(cmds=command_lists)
+    def test_every_earlier_head_holds(self, any_backend: Backend, cmds: list[Command]) -> None:
+        """The receipt at each position is the record's hash there (read back, not verified);
+        each holds, and the same position with another record's hash fails there."""
+        with any_backend.tracker() as tracker:
+            neg = open_test_negotiation(tracker)
+            build_log(neg, cmds)
+            records = list(tracker.events())
+            assert tracker.verify() == Receipt(position=len(records), hash=records[-1].hash)
+            pairs = list(itertools.pairwise(records))
+            for before, record in pairs[:: max(1, len(pairs) // 8)]:  # each verify reads all
+                assert tracker.verify(expect=Receipt(position=record.position, hash=record.hash))
+                with pytest.raises(ChainBrokenError) as caught:
+                    tracker.verify(expect=Receipt(position=record.position, hash=before.hash))
+                assert caught.value.position == record.position
