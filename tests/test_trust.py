@@ -359,6 +359,29 @@ class TestKeyedChain:
                     tracker.verify()
                 assert tracker.last_position() == 9  # nothing written
 
+    @pytest.mark.parametrize(
+        "statement",
+        [
+            "DELETE FROM negotrack_store WHERE key = 'chain'",
+            "UPDATE negotrack_store SET value = 'x' WHERE key = 'chain'",
+            "UPDATE negotrack_store SET key = 'unchained' WHERE key = 'chain'",
+        ],
+    )
+    def test_the_marker_is_kept(
+        self, backend: Backend, monkeypatch: pytest.MonkeyPatch, statement: str
+    ) -> None:
+        """A keyed store's marker cannot be changed or removed (nor replaced, on SQLite)."""
+        monkeypatch.setenv(KEY_VARIABLE, KEY)
+        with negotrack.open(backend.url()) as tracker:
+            open_test_negotiation(tracker)
+            statements = [statement]
+            if backend.name == "sqlite":
+                statements.append("INSERT OR REPLACE INTO negotrack_store VALUES ('chain', 'x')")
+            for each in statements:
+                with pytest.raises(sa.exc.DBAPIError, match="chain marker is written once"):
+                    _sql(tracker, each)
+            assert tracker.verify().position == 9
+
     def test_a_key_for_a_plain_store_is_refused(
         self, backend: Backend, monkeypatch: pytest.MonkeyPatch
     ) -> None:
