@@ -15,11 +15,11 @@ from typing import Any
 
 from negotrack import codec
 from negotrack._time import to_micros
-from negotrack.errors import ChainBrokenError, NegotrackError
+from negotrack.errors import ChainBrokenError, NegotrackError, StoreError
 from negotrack.events import Event
 from negotrack.store import stream_of
 
-__all__ = ["CHAINED", "GENESIS", "chain", "check_link", "row_of"]
+__all__ = ["CHAINED", "GENESIS", "chain", "check_exported_link", "check_link", "row_of"]
 
 GENESIS = "0" * 64
 """The hash before the first event."""
@@ -124,3 +124,20 @@ def check_link(
             position, f"the {', '.join(wrong)} column does not match the payload"
         )
     return digest
+
+
+def check_exported_link(exported: str | None, stored: str, plain: str, number: int) -> None:
+    """The hash an export carried for the ``number``-th event restored is the row's link.
+
+    ``stored`` is the link as the store chains it; ``plain`` the plain link of
+    the same rows, which an export of a plain log restored into a keyed store
+    carries.  An export without hashes (``None``) has nothing to check.
+
+    Raises:
+        StoreError: the export's hash is neither.
+    """
+    if exported not in (None, stored, plain):
+        raise StoreError(
+            f"event {number} of the restore does not continue the exported hash "
+            "chain: the export was altered, or an event before it is missing"
+        )

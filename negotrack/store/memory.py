@@ -42,7 +42,7 @@ from negotrack.store._checks import (
     check_retractions,
     first_record_time,
 )
-from negotrack.store.chain import GENESIS, chain, check_link, row_of
+from negotrack.store.chain import GENESIS, chain, check_exported_link, check_link, row_of
 from negotrack.store.receipt import Receipt, check_receipt
 
 __all__ = ["MemoryEventStore"]
@@ -144,12 +144,8 @@ class MemoryEventStore:
             )
             previous = row["hash"] = chain(previous, row, self._key)
             if restored is not None:
-                plain = chain(plain, row)  # an export of a plain log, restored with a key
-            if restored is not None and restored[index].hash not in (None, row["hash"], plain):
-                raise StoreError(
-                    f"event {index + 1} of the restore does not continue the exported hash "
-                    "chain: the export was altered, or an event before it is missing"
-                )
+                plain = chain(plain, row)
+                check_exported_link(restored[index].hash, row["hash"], plain, index + 1)
             record = RecordedEvent(
                 position=position,
                 recorded_at=from_micros(recorded),

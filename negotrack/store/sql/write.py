@@ -20,7 +20,7 @@ from negotrack.store._checks import (
     check_retractions,
     first_record_time,
 )
-from negotrack.store.chain import GENESIS, chain, row_of
+from negotrack.store.chain import GENESIS, chain, check_exported_link, row_of
 from negotrack.store.schema import cell_entries, cells, events, retractions, store_info
 from negotrack.store.sql import queries
 from negotrack.store.sql.caches import Versions
@@ -162,14 +162,8 @@ class Append:
                     target = next(r["position"] for r in rows if r["event_id"] == event_.retracted)
                 retraction_rows.append({"retracted": target, "position": position})
             if self.hashes is not None:
-                # An export of a plain log restores into a keyed store: its
-                # hashes are checked against the plain chain of the same rows.
                 plain = chain(plain, row)
-            if self.hashes is not None and self.hashes[index] not in (None, row["hash"], plain):
-                raise StoreError(
-                    f"event {index + 1} of the restore does not continue the exported hash "
-                    "chain: the export was altered, or an event before it is missing"
-                )
+                check_exported_link(self.hashes[index], row["hash"], plain, index + 1)
             records[event_.event_id] = RecordedEvent(
                 position=position,
                 recorded_at=from_micros(row["recorded_at"]),
