@@ -8,7 +8,7 @@ a holder of the key can make, and ``verify()`` with the key catches such a tail.
 The store records that it is keyed, never the key: a row ``chain`` in the
 ``negotrack_store`` table holds ``hmac-sha256:`` and an HMAC of a fixed text
 under the key, so a wrong key is told apart from tampering; the row is
-written once (migration 0003's triggers refuse changing or deleting it).  A store becomes
+written once (migration 0004's triggers refuse changing or deleting it).  A store becomes
 keyed at its first write made with the key set; from then on every append and
 ``verify()`` needs the same key (reads do not).  A plain store with events
 stays plain: a key set for it is refused, rather than silently unused.

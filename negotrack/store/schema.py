@@ -5,7 +5,7 @@
 events they index, so that the as-of query reads integers from narrow indexed
 rows and never parses JSON.  All four refuse UPDATE and DELETE, and an
 insert that would replace a stored row (SQLite's ``INSERT OR REPLACE``,
-refused by the triggers of migration 0003; PostgreSQL's ``ON CONFLICT DO
+refused by the triggers of migration 0004; PostgreSQL's ``ON CONFLICT DO
 UPDATE``, refused by the UPDATE trigger).
 
 Times are integer microseconds since the epoch (UTC): exact, comparable and

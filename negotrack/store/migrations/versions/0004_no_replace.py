@@ -1,7 +1,7 @@
 """Append-only against upserts, and a keyed store's marker kept.
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-11-26
 
 SQLite carries out ``INSERT OR REPLACE`` (and ``REPLACE INTO``) by deleting
@@ -23,8 +23,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0003"
-down_revision = "0002"
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
