@@ -284,6 +284,8 @@ class TestReceipts:
             error = capsys.readouterr().err.strip()
             assert "the log was cut" in error
             assert len(error.splitlines()) == 1
+            assert main(["verify", "--db", url, "--expect", "12:abc"], out=io.StringIO()) != 0
+            assert "'12:abc' is not a receipt" in capsys.readouterr().err
 
 
 KEY = "correct horse battery staple"
