@@ -69,7 +69,7 @@ from negotrack.projections.changes import CellChange, Change
 from negotrack.projections.diff import Diff, Move
 from negotrack.projections.history import History, HistoryEntry
 from negotrack.projections.matrix import Cell, Matrix
-from negotrack.store import RecordedEvent, cell_stream
+from negotrack.store import Receipt, RecordedEvent, cell_stream
 from negotrack.tracker import DEFAULT_URL, Negotiation, Tracker, open
 
 if _TYPE_CHECKING:
@@ -150,6 +150,7 @@ __all__ = [
     "PartyRegistered",
     "Precision",
     "Reading",
+    "Receipt",
     "RecordedEvent",
     "Role",
     "Rule",

@@ -39,6 +39,7 @@ from hypothesis import strategies as st
 
 from negotrack.errors import (
     AlreadyRetractedError,
+    ChainBrokenError,
     ConcurrencyError,
     DuplicateError,
     StoreError,
@@ -47,7 +48,7 @@ from negotrack.errors import (
 )
 from negotrack.events import NoteRecorded, StanceRecorded, StanceRetracted
 from negotrack.model import Evidence, Ordinal, Source
-from negotrack.store import EventStore, cell_stream
+from negotrack.store import EventStore, Receipt, cell_stream
 from negotrack.tracker import Negotiation, Tracker
 
 __all__ = [
@@ -119,7 +120,7 @@ def check_log(tracker: Tracker, expected_stances: int) -> None:
     assert all(a.recorded_at < b.recorded_at for a, b in itertools.pairwise(records))
     assert len({r.event.event_id for r in records}) == len(records)
     assert sum(isinstance(r.event, StanceRecorded) for r in records) == expected_stances
-    assert tracker.verify() == len(records)
+    assert tracker.verify().position == len(records)
 
 
 class _Contract:
@@ -296,7 +297,7 @@ class TestLog(_Contract):
             stance.position - 1
         )
         assert store.position_known_at(log[0].recorded_at - timedelta(days=1)) == 0
-        assert store.verify() == len(log)
+        assert store.verify().position == len(log)
 
     def test_hash_chain(self, tracker: Tracker) -> None:
         """Every record carries its link; the chain is the same on every backend (see chain.py)."""
@@ -304,7 +305,24 @@ class TestLog(_Contract):
         records = list(tracker.events())
         assert all(r.hash is not None and len(r.hash) == 64 for r in records)
         assert len({r.hash for r in records}) == len(records)
-        assert tracker.verify() == len(records)
+        assert tracker.verify().position == len(records)
+
+    def test_receipts(self, tracker: Tracker) -> None:
+        """verify() returns the head; earlier heads still hold; a cut or changed one is named."""
+        assert tracker.verify() == Receipt(position=0, hash=None)
+        open_test_negotiation(tracker)
+        records = list(tracker.events())
+        assert tracker.verify() == Receipt(position=len(records), hash=records[-1].hash)
+        for record in records:
+            assert tracker.verify(expect=Receipt(position=record.position, hash=record.hash))
+        beyond = Receipt(position=len(records) + 1, hash=records[-1].hash)
+        with pytest.raises(ChainBrokenError, match="cut") as cut:
+            tracker.verify(expect=beyond)
+        assert cut.value.position == len(records) + 1
+        changed = Receipt(position=2, hash=records[0].hash)
+        with pytest.raises(ChainBrokenError, match="receipt") as rewritten:
+            tracker.verify(expect=str(changed))
+        assert rewritten.value.position == 2
 
 
 class TestRetractionRules(_Contract):
@@ -439,7 +457,7 @@ class TestRestore(_Contract):
         with Tracker(make_store()) as target:
             assert target.restore(log) == log
             assert list(target.events()) == log
-            assert target.verify() == len(log)
+            assert target.verify().position == len(log)
             with pytest.raises(StoreError, match="empty"):
                 target.restore(log)
 
@@ -588,4 +606,4 @@ class TestConcurrentWriters(_Contract):
         with pytest.raises(DuplicateError):
             first.register_party("DE", "Deutschland")  # the same id, declared otherwise
         first.record_stance("DE", "territory", "neutral", valid_at=day(3))
-        assert tracker.verify() == len(list(other.events()))
+        assert tracker.verify().position == len(list(other.events()))

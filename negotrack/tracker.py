@@ -81,7 +81,7 @@ from negotrack.projections.diff import Diff, diff
 from negotrack.projections.history import History, build_history
 from negotrack.projections.matrix import CLAUSE_TYPES, Matrix, build_matrix
 from negotrack.projections.registry import REGISTRY_TYPES, project_clauses, project_parties
-from negotrack.store import EventStore, RecordedEvent, cell_stream
+from negotrack.store import EventStore, Receipt, RecordedEvent, cell_stream
 
 __all__ = ["DEFAULT_URL", "Negotiation", "Tracker", "open"]
 
@@ -335,13 +335,24 @@ class Tracker:
         """
         return self.store.get(check_event_id(event_id))
 
-    def verify(self) -> int:
-        """Check the log's hash chain; return the number of events verified.
+    def verify(self, *, expect: Receipt | str | None = None) -> Receipt:
+        """Check the log and its indexes; return its receipt (the newest event's position and hash).
+
+        Keep ``str(receipt)`` somewhere the store's users cannot write; a later
+        ``verify(expect=...)`` with it proves that nothing up to that position
+        changed and nothing was cut.  docs/reliability.md says what each
+        check catches.
+
+        Args:
+            expect: a receipt from an earlier verify(), or its text.
 
         Raises:
-            ChainBrokenError: the log was altered.
+            ChainBrokenError: the log was altered, or does not hold ``expect``.
+            ValidationError: ``expect`` is text that is not a receipt.
         """
-        return self.store.verify()
+        if isinstance(expect, str):
+            expect = Receipt.parse(expect)
+        return self.store.verify(expect=expect)
 
     # -- internals ------------------------------------------------------------
 

@@ -1,7 +1,8 @@
 """Rerun the reliability figures of docs/reliability.md and print them as a Markdown table.
 
 It runs the hostile-input suite (tests/test_hostile.py) with as many examples
-as asked, and the JSON Lines tampering suite (tests/test_jsonl.py), on SQLite
+as asked, the JSON Lines tampering suite (tests/test_jsonl.py) and the store's
+tamper table (tests/test_trust.py), on SQLite
 and, when ``NEGOTRACK_TEST_POSTGRES_URL`` is set, PostgreSQL too; then counts
 what was tried and what held.  Any foreign exception, any refused call that
 changed the log, any tampering not caught fails a test, so the script fails.
@@ -43,6 +44,7 @@ def run_suite(examples: int, folder: Path) -> tuple[Counter[str], Counter[str], 
         f"--junitxml={junit}",
         "tests/test_hostile.py",
         "tests/test_jsonl.py",
+        "tests/test_trust.py",
     ]
     status = subprocess.run(command, cwd=ROOT, env=env, check=False).returncode  # noqa: S603
     tally: Counter[str] = Counter(json.loads(tally_file.read_text(encoding="utf-8")))
@@ -71,6 +73,15 @@ def main() -> int:
         ("JSON Lines tamperings refused, line named", f"{passed['TestTampering']:,}"),
         ("JSON Lines record-time attacks refused", f"{passed['TestRecordTimes']:,}"),
         ("hostile JSON Lines files refused", f"{passed['TestHostileFiles']:,}"),
+        (
+            "store tamperings, each caught as the tamper table says",
+            f"{passed['TestTamperTable']:,}",
+        ),
+        ("upserts refused by the database", f"{passed['TestUpserts']:,}"),
+        (
+            "verify() false alarms under concurrent writers",
+            "0" if passed["TestOneSnapshot"] else "-",
+        ),
     ]
     print("| figure | value |\n|---|---|")
     for name, value in rows:

@@ -92,6 +92,7 @@ class TestStructure:
         (code,) = [a for t, a in page.elements if t == "code" and a.get("data-position")]
         assert code["data-position"] == str(records[-1].position)
         assert records[-1].hash in text
+        assert f"negotrack verify --expect {geneva.verify()}" in text
 
     def test_no_network_and_a_print_stylesheet(self, geneva_briefing: str) -> None:
         """No script, stylesheet link, image or font is loaded; a CSP forbids it; print rules exist."""

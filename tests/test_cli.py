@@ -130,7 +130,9 @@ class TestCommands:
         _, text = run("negotiations", "--db", db, "--format", "json")
         assert [n["id"] for n in json.loads(text)] == ["us-peace-plan-2025"]
         status, text = run("verify", "--db", db, "--format", "json")
-        assert (status, json.loads(text)) == (0, {"verified": 104, "ok": True})
+        document = json.loads(text)
+        assert (status, document["verified"], document["ok"]) == (0, 104, True)
+        assert document["receipt"].startswith("104:")
 
     def test_export_and_reimport(self, db: str, tmp_path: Path) -> None:
         """export writes JSON Lines that import restores into an empty store."""

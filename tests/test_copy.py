@@ -27,7 +27,7 @@ def _seen(url: str) -> tuple[list[negotrack.RecordedEvent], list[negotrack.Matri
         midway = log[len(log) // 2].recorded_at
         matrices = [neg.matrix(day(n)) for n in DAYS]
         matrices += [neg.matrix(day(n), known_at=midway) for n in DAYS]
-        return log, matrices, tracker.verify()
+        return log, matrices, tracker.verify().position
 
 
 class TestCopy:

@@ -129,7 +129,7 @@ class TestRoundTrip:
             again = io.StringIO()
             export_jsonl(copy, again)
             assert again.getvalue() == "".join(exports["whole"])
-            assert copy.verify() == len(exports["whole"]) - 2
+            assert copy.verify().position == len(exports["whole"]) - 2
 
     def test_one_negotiation(self, exports: dict[str, Lines], tmp_path: Path) -> None:
         """One negotiation's export carries digests, no chain links, and restores."""
@@ -139,7 +139,7 @@ class TestRoundTrip:
             restored = restore_jsonl(target, write(tmp_path, lines))
             assert len(restored) == len(lines) - 2
             assert {r.event.negotiation for r in restored} == {PLAN}
-            assert target.verify() == len(restored)
+            assert target.verify().position == len(restored)
 
     def test_empty_log(self, tmp_path: Path) -> None:
         """An empty log exports as a header and a trailer, and restores to an empty log."""
@@ -172,7 +172,7 @@ class TestRoundTrip:
             second = io.StringIO()
             export_jsonl(copy, second)
             assert second.getvalue() == first.getvalue()
-            assert copy.verify() == first.getvalue().count("\n") - 2
+            assert copy.verify().position == first.getvalue().count("\n") - 2
             assert copy.negotiation(NEGOTIATION).matrix(date(2030, 1, 1)).cells == (tracker_cells)
 
 

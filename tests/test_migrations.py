@@ -90,9 +90,9 @@ class TestUpgrade:
             assert list(tracker.events()) == before
             neg = tracker.negotiation(NEGOTIATION)
             assert [neg.matrix(day(n)) for n in (0, 4, 11)] == matrices
-            assert tracker.verify() == len(before)
+            assert tracker.verify().position == len(before)
             neg.record_stance("GB", "territory", "oppose", valid_at=day(12))  # still writable
-            assert tracker.verify() == len(before) + 1
+            assert tracker.verify().position == len(before) + 1
 
     def test_upgrading_a_current_store_changes_nothing(self, backend: Backend) -> None:
         """A second upgrade is a no-op."""

@@ -109,7 +109,7 @@ class TestAppendOnly:
             assert after[: len(before)] == before
             assert [r.position for r in after] == list(range(1, len(after) + 1))
             assert all(a.recorded_at < b.recorded_at for a, b in itertools.pairwise(after))
-            assert tracker.verify() == len(after)
+            assert tracker.verify().position == len(after)
 
 
 class TestIdempotency:

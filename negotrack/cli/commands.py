@@ -133,15 +133,21 @@ def _verify(args: argparse.Namespace, tracker: Tracker, out: TextIO) -> None:
     if args.negotiation is not None:
         tracker.negotiation(args.negotiation)
         own = sum(1 for _ in tracker.events(negotiation=args.negotiation))
-    count = tracker.verify()
+    receipt = tracker.verify(expect=args.expect)
     if args.format == "json":
-        document: dict[str, Any] = {"verified": count, "ok": True}
+        document: dict[str, Any] = {
+            "verified": receipt.position,
+            "ok": True,
+            "receipt": str(receipt),
+        }
         if own is not None:
             document |= {"negotiation": args.negotiation, "negotiation_events": own}
         write_json(out, document)
         return
     of = "" if own is None else f", {own} of them in {args.negotiation}"
-    out.write(f"ok: the hash chain of {count} events verifies{of}\n")
+    held = "" if args.expect is None else f", and it holds the receipt {args.expect}"
+    out.write(f"ok: the hash chain of {receipt.position} events verifies{of}{held}\n")
+    out.write(f"receipt: {receipt}\n")
 
 
 def _report(args: argparse.Namespace, tracker: Tracker, out: TextIO) -> None:

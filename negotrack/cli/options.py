@@ -45,6 +45,8 @@ EXAMPLES = {
     "verify": [
         "negotrack verify",
         "negotrack verify --negotiation us-peace-plan-2025 --format json",
+        "negotrack verify --expect "
+        "1234:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
     ],
     "plot": [
         "negotrack plot heatmap --as-of 2025-11-22 -o heatmap.png",
@@ -220,15 +222,7 @@ def parser(default_db: str, version: str) -> argparse.ArgumentParser:
         _format(listing)
     _format(add("negotiations", "the negotiations in the store"))
 
-    verify = add("verify", "check the hash chain of the whole log")
-    verify.add_argument(
-        "--negotiation",
-        metavar="ID",
-        help="also count this negotiation's events (an unknown one is an error), "
-        "e.g. us-peace-plan-2025",
-    )
-    _format(verify, ("table", "json"))
-
+    _add_verify(add)
     copy = add("copy", "copy the whole log into an empty store, e.g. from SQLite to PostgreSQL")
     copy.add_argument(
         "--from",
@@ -260,6 +254,23 @@ def parser(default_db: str, version: str) -> argparse.ArgumentParser:
 
     _add_db(add, default_db)
     return top
+
+
+def _add_verify(add: Any) -> None:
+    verify = add("verify", "check the whole log and its indexes; print its receipt")
+    verify.add_argument(
+        "--expect",
+        metavar="RECEIPT",
+        help="a receipt an earlier verify printed, position:hash (e.g. 1234:9f86…): fail "
+        "unless the log still holds it, unchanged up to that position and not cut",
+    )
+    verify.add_argument(
+        "--negotiation",
+        metavar="ID",
+        help="also count this negotiation's events (an unknown one is an error), "
+        "e.g. us-peace-plan-2025",
+    )
+    _format(verify, ("table", "json"))
 
 
 def _add_plot(add: Any, default_db: str) -> None:

@@ -42,7 +42,7 @@ import hashlib
 import json
 import re
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO
 
@@ -50,6 +50,7 @@ from negotrack import codec
 from negotrack.errors import DatasetError, NegotrackError
 from negotrack.model import canonical_instant, check_negotiation_id
 from negotrack.store import RecordedEvent
+from negotrack.store._checks import CLOCK_SKEW  # one skew for every restore; re-exported here
 from negotrack.tracker import Tracker
 
 __all__ = [
@@ -67,15 +68,6 @@ __all__ = [
 HEADER_KEY = "negotrack_log"
 TRAILER_KEY = "negotrack_end"
 VERSION = 1
-
-CLOCK_SKEW = timedelta(minutes=5)
-"""How far past this machine's clock a restored record time may lie.
-
-A record time says when the store learned an event; one in the future is
-either a clock far ahead or an edited file, and would make every later append
-wait for it (record times strictly increase).  Five minutes allows for the
-skew between the clocks of the machine that exported and the one restoring.
-"""
 
 _HEADER_KEYS = frozenset({HEADER_KEY, "negotiation", "events"})
 _EVENT_KEYS = frozenset({"position", "recorded_at", "type", "schema_version", "event", "digest"})

@@ -18,29 +18,15 @@ from datetime import date, datetime, tzinfo
 from html import escape
 from pathlib import Path
 
-import attrs
-
 from negotrack.model import Clause, Ordinal, Source
 from negotrack.projections.diff import Diff
 from negotrack.projections.matrix import Cell, Matrix
 from negotrack.report.legend import cell_flags, describe_instant, describe_known_at
 from negotrack.report.notebook import legend_html, matrix_table, moves_table
-from negotrack.store import RecordedEvent
+from negotrack.store import Receipt, RecordedEvent
 from negotrack.tracker import Tracker
 
 __all__ = ["Receipt", "briefing", "receipt", "write_briefing"]
-
-
-@attrs.frozen(kw_only=True)
-class Receipt:
-    """What a reader needs to check the data later: the log's head and its hash.
-
-    ``position`` is the last event's position (0 for an empty log), ``hash``
-    its link in the hash chain (``None`` for an empty log).
-    """
-
-    position: int
-    hash: str | None
 
 
 def receipt(records: Iterable[RecordedEvent]) -> Receipt:
@@ -149,8 +135,9 @@ def _receipt_section(head: Receipt) -> str:
     return (
         '<h2>Receipt</h2><p class="receipt">This briefing was made from the log up to position '
         f'<code data-position="{head.position}">{head.position}</code>, whose hash is '
-        f"<code>{_s(head.hash or '(empty log)')}</code>. Run <code>negotrack verify</code> on "
-        "the store, and check that the event at that position still has that hash.</p>"
+        f"<code>{_s(head.hash or '(empty log)')}</code>. To check that nothing up to it has "
+        "changed since and nothing was cut, run "
+        f"<code>negotrack verify --expect {_s(str(head))}</code> on the store.</p>"
     )
 
 

@@ -42,12 +42,14 @@ from negotrack.events import (
     StanceRetracted,
     StanceWithdrawn,
 )
+from negotrack.store.receipt import Receipt
 
 __all__ = [
     "CELL_EVENT_NAMES",
     "CellEntry",
     "CellKey",
     "EventStore",
+    "Receipt",
     "RecordedEvent",
     "cell_stream",
     "cells_of",
@@ -255,11 +257,16 @@ class EventStore(Protocol):
         """
         ...
 
-    def verify(self) -> int:
-        """Integrity: check the hash chain; return the number of events verified.
+    def verify(self, *, expect: Receipt | None = None) -> Receipt:
+        """Integrity: check the log in one snapshot; return its receipt (head position and hash).
+
+        With ``expect`` (a receipt from an earlier verify), also prove that the
+        log still reaches that position with that hash: nothing up to it
+        changed and nothing was cut.
 
         Raises:
-            ChainBrokenError: a row was altered, inserted or removed.
+            ChainBrokenError: a row was altered, inserted or removed, or the
+                log does not hold ``expect``.
         """
         ...
 

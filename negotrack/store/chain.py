@@ -8,14 +8,18 @@ links the row to the one before it.  Every backend builds its rows with
 from __future__ import annotations
 
 import hashlib
+import hmac
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from negotrack import codec
 from negotrack._time import to_micros
+from negotrack.errors import ChainBrokenError, NegotrackError, StoreError
 from negotrack.events import Event
+from negotrack.store import stream_of
 
-__all__ = ["CHAINED", "GENESIS", "chain", "row_of"]
+__all__ = ["CHAINED", "GENESIS", "chain", "check_exported_link", "check_link", "row_of"]
 
 GENESIS = "0" * 64
 """The hash before the first event."""
@@ -36,22 +40,29 @@ CHAINED = (
 )
 """The columns of a row the hash covers: every one a query or a decoder trusts."""
 
+_FROM_PAYLOAD = ("event_id", "stream", "type", "negotiation", "party", "clause", "valid_at")
+"""The columns the queries read in place of the payload: each must say what the payload says."""
 
-def chain(previous: str, row: Mapping[str, Any] | Any) -> str:
+
+def chain(previous: str, row: Mapping[str, Any] | Any, key: bytes | None = None) -> str:
     """The hash of a row: every column that a query or a decoder trusts, and the previous hash.
 
     Each field is written with its length (``~`` for NULL), so no value can pass
     for a boundary between fields, whatever characters ids and payloads hold.
+    With ``key`` the hash is an HMAC-SHA256 under it (see :mod:`negotrack.store.keying`).
     """
     parts = [previous]
-    for key in CHAINED:
-        value = row[key]
+    for column in CHAINED:
+        value = row[column]
         if value is None:
             parts.append("~")
         else:
             text = str(value)
             parts.append(f"{len(text)}:{text}")
-    return hashlib.sha256("".join(parts).encode()).hexdigest()
+    message = "".join(parts).encode()
+    if key is not None:
+        return hmac.new(key, message, hashlib.sha256).hexdigest()
+    return hashlib.sha256(message).hexdigest()
 
 
 def row_of(
@@ -74,3 +85,59 @@ def row_of(
         "recorded_at": recorded_at,
         "payload": payload,
     }
+
+
+def check_link(
+    previous: str, row: Mapping[str, Any] | Any, position: int, key: bytes | None = None
+) -> str:
+    """Check the row expected at ``position`` after the hash ``previous``; return its hash.
+
+    The hash alone proves the row is the one chained; the payload must also
+    decode, and the columns the queries read instead of it must say what it
+    says, or a row forged with a recomputed hash could show in a matrix what no
+    event holds.
+
+    Raises:
+        ChainBrokenError: the position is missing, the hash does not match, the
+            payload does not decode or a column disagrees with it.
+    """
+    if row["position"] != position:
+        raise ChainBrokenError(position, "the event at this position is missing")
+    digest = chain(previous, row, key)
+    if digest != row["hash"]:
+        raise ChainBrokenError(position, "the stored hash does not match the row")
+    try:
+        event = codec.decode(row["type"], row["schema_version"], row["payload"])
+    except NegotrackError as exc:
+        raise ChainBrokenError(position, f"the payload does not decode ({exc})") from exc
+    implied = row_of(
+        event,
+        payload=row["payload"],
+        position=position,
+        stream=stream_of(event),
+        version=row["version"],
+        recorded_at=row["recorded_at"],
+    )
+    wrong = [column for column in _FROM_PAYLOAD if implied[column] != row[column]]
+    if wrong:
+        raise ChainBrokenError(
+            position, f"the {', '.join(wrong)} column does not match the payload"
+        )
+    return digest
+
+
+def check_exported_link(exported: str | None, stored: str, plain: str, number: int) -> None:
+    """The hash an export carried for the ``number``-th event restored is the row's link.
+
+    ``stored`` is the link as the store chains it; ``plain`` the plain link of
+    the same rows, which an export of a plain log restored into a keyed store
+    carries.  An export without hashes (``None``) has nothing to check.
+
+    Raises:
+        StoreError: the export's hash is neither.
+    """
+    if exported not in (None, stored, plain):
+        raise StoreError(
+            f"event {number} of the restore does not continue the exported hash "
+            "chain: the export was altered, or an event before it is missing"
+        )

@@ -24,6 +24,7 @@ from negotrack.store.schema import follower_checkpoints
 
 __all__ = ["Checkpoint", "follower_checkpoints"]
 
+
 class Checkpoint:
     """The checkpoint called ``name`` in the database of ``engine``.
 

@@ -11,20 +11,20 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Callable
-from contextlib import AbstractContextManager
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, func, or_, select
 
 from negotrack.errors import ChainBrokenError
 from negotrack.store import CELL_EVENT_NAMES
-from negotrack.store.chain import GENESIS, chain
+from negotrack.store.chain import GENESIS, check_link
+from negotrack.store.receipt import Receipt, check_receipt
 from negotrack.store.schema import cell_entries, cells, events, retractions
 
 __all__ = [
     "check_cells_and_retractions",
     "check_entries",
+    "check_positions_in_log",
     "entries_implied",
     "verify_log",
 ]
@@ -32,45 +32,65 @@ __all__ = [
 _PAGE = 2_000  # rows per page: memory stays flat however long the log
 
 
-def verify_log(connection: Callable[[], AbstractContextManager[Connection]]) -> int:
-    """Check the chain and the indexes of the whole log; return how many events were verified.
+def verify_log(
+    conn: Connection, expect: Receipt | None = None, key: bytes | None = None
+) -> Receipt:
+    """Check the chain and the indexes of the whole log; return its receipt.
 
     Args:
-        connection: opens a connection (each page of the log is read on its own).
+        conn: a connection in one read transaction (a snapshot): the log and
+            its indexes are read as of one instant, so writers appending
+            meanwhile cannot make them look out of step.
+        expect: a receipt taken before, that the log must still hold.
+        key: the key of a keyed chain (see :mod:`negotrack.store.keying`).
 
     Raises:
-        ChainBrokenError: a row was altered, inserted or removed.
+        ChainBrokenError: a row was altered, inserted or removed, or the log
+            does not hold the receipt.
     """
-    previous, expected_position, count = GENESIS, 1, 0
+    previous, head, there = GENESIS, 0, None
     versions: dict[tuple[str, str, str], int] = {}
     retraction_events = 0
     query = select(events).order_by(events.c.position).limit(_PAGE)
-    after = 0
     while True:
-        with connection() as conn:
-            rows = conn.execute(query.where(events.c.position > after)).mappings().all()
-            expected_entries = []
-            for row in rows:
-                if row["position"] != expected_position:
-                    raise ChainBrokenError(
-                        expected_position, "the event at this position is missing"
-                    )
-                digest = chain(previous, row)
-                if digest != row["hash"]:
-                    raise ChainBrokenError(
-                        row["position"], "the stored hash does not match the row"
-                    )
-                previous, expected_position, count = digest, expected_position + 1, count + 1
-                expected_entries += entries_implied(row, versions)
-                retraction_events += row["type"] == "StanceRetracted"
-            if rows:
-                check_entries(conn, expected_entries, after, rows[-1]["position"])
+        rows = conn.execute(query.where(events.c.position > head)).mappings().all()
+        expected_entries = []
+        for row in rows:
+            previous = check_link(previous, row, head + 1, key)
+            head += 1
+            if expect is not None and head == expect.position:
+                there = previous
+            expected_entries += entries_implied(row, versions)
+            retraction_events += row["type"] == "StanceRetracted"
+        if rows:
+            check_entries(conn, expected_entries, rows[0]["position"] - 1, head)
         if len(rows) < _PAGE:
             break
-        after = rows[-1]["position"]
-    with connection() as conn:
-        check_cells_and_retractions(conn, set(versions), retraction_events)
-    return count
+    check_positions_in_log(conn, head)
+    check_cells_and_retractions(conn, set(versions), retraction_events)
+    if expect is not None:
+        check_receipt(expect, head, there)
+    return Receipt(position=head, hash=previous if head else None)
+
+
+def check_positions_in_log(conn: Connection, head: int) -> None:
+    """Every position the indexes name is one of the log's, 1 to ``head``.
+
+    The page checks read the indexes by position within the log; a row
+    beyond the head (or at 0 or below) is found only here.
+    """
+    for name, column in (
+        ("cell index", cell_entries.c.position),
+        ("retraction index", retractions.c.position),
+        ("retraction index", retractions.c.retracted),
+    ):
+        outside = conn.execute(
+            select(column).where(or_(column < 1, column > head)).order_by(column).limit(1)
+        ).scalar()
+        if outside is not None:
+            raise ChainBrokenError(
+                outside, f"the {name} names position {outside}, outside the log (1 to {head})"
+            )
 
 
 def entries_implied(row: Any, versions: dict[tuple[str, str, str], int]) -> list[tuple[Any, ...]]:

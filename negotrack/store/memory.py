@@ -17,7 +17,6 @@ appends, so threads may share it.
 
 from __future__ import annotations
 
-import itertools
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
@@ -35,9 +34,16 @@ from negotrack.errors import (
 from negotrack.events import Event, StanceRecorded, StanceRetracted, StanceWithdrawn
 from negotrack.projections.claims import ClaimRule, project_claims_matrix
 from negotrack.projections.history import project_history
-from negotrack.store import CellEntry, CellKey, RecordedEvent, cells_of, stream_of
-from negotrack.store._checks import check_first_in_stream, check_ids_unique, check_retractions
-from negotrack.store.chain import GENESIS, chain, row_of
+from negotrack.store import CellEntry, CellKey, RecordedEvent, cells_of, keying, stream_of
+from negotrack.store._checks import (
+    check_first_in_stream,
+    check_ids_unique,
+    check_restored_times,
+    check_retractions,
+    first_record_time,
+)
+from negotrack.store.chain import GENESIS, chain, check_exported_link, check_link, row_of
+from negotrack.store.receipt import Receipt, check_receipt
 
 __all__ = ["MemoryEventStore"]
 
@@ -56,6 +62,8 @@ class MemoryEventStore:
         self._cells: dict[CellKey, int] = {}
         self._retractions: dict[str, RecordedEvent] = {}  # retracted id -> its retraction
         self._lock = threading.Lock()
+        # A new log takes the key set in the environment, as a new SQL store does.
+        self._key = keying.from_environment()
 
     # -- writing --------------------------------------------------------------
 
@@ -71,12 +79,6 @@ class MemoryEventStore:
 
     def restore(self, records: Sequence[RecordedEvent]) -> list[RecordedEvent]:
         """Load an exported log into this empty store (see :meth:`EventStore.restore`)."""
-        times = [to_micros(r.recorded_at) for r in records]
-        for index, (before, after) in enumerate(itertools.pairwise(times), start=2):
-            if after <= before:
-                raise StoreError(
-                    f"record times must strictly increase: event {index} is not after {index - 1}"
-                )
         with self._lock:
             if self._records:
                 raise StoreError("a log can be restored only into an empty store")
@@ -110,10 +112,12 @@ class MemoryEventStore:
         )
         # Work on copies: nothing is kept unless the whole batch is accepted.
         streams, cells = dict(self._streams), dict(self._cells)
-        previous = self._rows[-1]["hash"] if self._rows else GENESIS
-        clock = max(
-            now_micros(), to_micros(self._records[-1].recorded_at) + 1 if self._records else 0
-        )
+        previous = plain = self._rows[-1]["hash"] if self._rows else GENESIS
+        now = now_micros()
+        if restored is not None:
+            check_restored_times([to_micros(r.recorded_at) for r in restored], now)
+        last = to_micros(self._records[-1].recorded_at) if self._records else 0
+        clock = first_record_time(now, last, len(fresh))
         new: list[tuple[RecordedEvent, dict[str, Any]]] = []
         for offset, index in enumerate(fresh):
             event = batch[index]
@@ -138,12 +142,10 @@ class MemoryEventStore:
                 version=version,
                 recorded_at=recorded,
             )
-            previous = row["hash"] = chain(previous, row)
-            if restored is not None and restored[index].hash not in (None, row["hash"]):
-                raise StoreError(
-                    f"event {index + 1} of the restore does not continue the exported hash "
-                    "chain: the export was altered, or an event before it is missing"
-                )
+            previous = row["hash"] = chain(previous, row, self._key)
+            if restored is not None:
+                plain = chain(plain, row)
+                check_exported_link(restored[index].hash, row["hash"], plain, index + 1)
             record = RecordedEvent(
                 position=position,
                 recorded_at=from_micros(recorded),
@@ -238,17 +240,22 @@ class MemoryEventStore:
 
     # -- integrity ------------------------------------------------------------
 
-    def verify(self) -> int:
-        """Recompute the hash chain over every row; return the number of events verified."""
-        previous = GENESIS
-        for expected, (record, row) in enumerate(zip(self._records, self._rows, strict=True), 1):
-            if record.position != expected or row["position"] != expected:
+    def verify(self, *, expect: Receipt | None = None) -> Receipt:
+        """Recompute the chain and decode every row; see :meth:`EventStore.verify`."""
+        previous, there = GENESIS, None
+        with self._lock:  # one snapshot: no append lands halfway through
+            records, rows = list(self._records), list(self._rows)
+        for expected, (record, row) in enumerate(zip(records, rows, strict=True), 1):
+            if record.position != expected:
                 raise ChainBrokenError(expected, "the event at this position is missing")
-            digest = chain(previous, row)
-            if digest != row["hash"] or digest != record.hash:
+            previous = check_link(previous, row, expected, self._key)
+            if previous != record.hash:
                 raise ChainBrokenError(expected, "the stored hash does not match the row")
-            previous = digest
-        return len(self._records)
+            if expect is not None and expected == expect.position:
+                there = previous
+        if expect is not None:
+            check_receipt(expect, len(records), there)
+        return Receipt(position=len(records), hash=previous if records else None)
 
     def close(self) -> None:
         """Nothing to release: the log goes with the object."""

@@ -3,7 +3,10 @@
 ``events`` is the source of truth.  ``cells``, ``cell_entries`` and
 ``retractions`` are indexes of it, written in the same transaction as the
 events they index, so that the as-of query reads integers from narrow indexed
-rows and never parses JSON.  All four refuse UPDATE and DELETE.
+rows and never parses JSON.  All four refuse UPDATE and DELETE, and an
+insert that would replace a stored row (SQLite's ``INSERT OR REPLACE``,
+refused by the triggers of migration 0004; PostgreSQL's ``ON CONFLICT DO
+UPDATE``, refused by the UPDATE trigger).
 
 Times are integer microseconds since the epoch (UTC): exact, comparable and
 the same on every backend.

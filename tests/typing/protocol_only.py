@@ -12,7 +12,7 @@ from datetime import datetime
 
 import negotrack
 from negotrack.events import Event
-from negotrack.store import CellEntry, EventStore, RecordedEvent
+from negotrack.store import CellEntry, EventStore, Receipt, RecordedEvent
 
 
 class CountingStore:
@@ -61,8 +61,8 @@ class CountingStore:
     ) -> list[CellEntry]:
         return self.inner.cell_entries(negotiation, party, clause, known_position)
 
-    def verify(self) -> int:
-        return self.inner.verify()
+    def verify(self, *, expect: Receipt | None = None) -> Receipt:
+        return self.inner.verify(expect=expect)
 
     def close(self) -> None:
         self.inner.close()

@@ -44,7 +44,7 @@ __all__ = [
 ]
 
 VERSION_TABLE = "negotrack_alembic_version"
-REVISIONS = ("0001", "0002", "0003")
+REVISIONS = ("0001", "0002", "0003", "0004")
 """Every revision, oldest first (a test holds it equal to the scripts in versions/)."""
 BASELINE = REVISIONS[0]
 HEAD = REVISIONS[-1]

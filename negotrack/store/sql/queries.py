@@ -12,11 +12,13 @@ from negotrack import codec
 from negotrack._time import from_micros, to_micros
 from negotrack.events import Event
 from negotrack.store import CellEntry, CellKey, RecordedEvent
-from negotrack.store.schema import cell_entries, cells, events, retractions
+from negotrack.store.keying import MARKER_ROW
+from negotrack.store.schema import cell_entries, cells, events, retractions, store_info
 from negotrack.store.sql.rows import PAGE, ROW_COLUMNS, record_of
 
 __all__ = [
     "cell_history",
+    "chain_marker",
     "event_by_id",
     "events_of_types",
     "last_position",
@@ -47,6 +49,13 @@ def event_by_id(conn: Connection, event_id: str, decode: Decode) -> RecordedEven
 def last_position(conn: Connection) -> int:
     """The position of the newest event, 0 for an empty log."""
     return int(conn.execute(select(func.coalesce(func.max(events.c.position), 0))).scalar_one())
+
+
+def chain_marker(conn: Connection) -> str | None:
+    """The store's record that its chain is keyed (``None``: plain, or not yet written)."""
+    query = select(store_info.c.value).where(store_info.c.key == MARKER_ROW)
+    marker: str | None = conn.execute(query).scalar()
+    return marker
 
 
 def position_known_at(conn: Connection, known_at: datetime) -> int:

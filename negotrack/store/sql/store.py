@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -20,8 +19,9 @@ from negotrack.errors import (
     UnknownEventError,
 )
 from negotrack.events import Event
-from negotrack.store import CellEntry, CellKey, RecordedEvent, migrations
+from negotrack.store import CellEntry, CellKey, RecordedEvent, keying, migrations
 from negotrack.store.integrity import verify_log
+from negotrack.store.receipt import Receipt
 from negotrack.store.sql import queries
 from negotrack.store.sql.boundary import mapped_errors
 from negotrack.store.sql.caches import DecodedEvents, Versions
@@ -86,6 +86,7 @@ class SqlEventStore:
         self._lock = threading.Lock()  # one append at a time from this object
         self._versions: Versions | None = None
         self._decoded = DecodedEvents(decoded_cache)
+        self._chain_key = keying.from_environment()
         # An in-memory SQLite database lives on one shared connection; a second
         # thread would run its statements inside the first one's transaction.
         self._owner = threading.get_ident() if in_memory(self.engine) else None
@@ -108,6 +109,20 @@ class SqlEventStore:
             )
         with mapped_errors(self._where), self.engine.connect() as conn:
             yield conn
+
+    @contextmanager
+    def _snapshot(self) -> Iterator[Connection]:
+        """A connection in one read-only transaction: every read in it sees the same log.
+
+        SQLite gives a read transaction one snapshot of a WAL file;
+        PostgreSQL needs REPEATABLE READ for that (READ COMMITTED takes a
+        new snapshot for each statement).
+        """
+        with self._connection() as conn:
+            if self.dialect == "postgresql":
+                conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+            with conn.begin():
+                yield conn
 
     @contextmanager
     def _writing(self) -> Iterator[Connection]:
@@ -206,6 +221,7 @@ class SqlEventStore:
                     versions=self._versions,
                     recorded_at=recorded_at,
                     hashes=hashes,
+                    chain_key=self._chain_key,
                 )
                 records = append.run(check_stored=check_stored)
                 notify_appended(conn)
@@ -225,14 +241,10 @@ class SqlEventStore:
         renumbered from 1 in the order given.
 
         Raises:
-            StoreError: the store is not empty, or record times do not strictly increase.
+            StoreError: the store is not empty, or record times do not strictly
+                increase or lie past the store's clock (see ``CLOCK_SKEW``).
         """
         times = [to_micros(r.recorded_at) for r in records]
-        for index, (before, after) in enumerate(itertools.pairwise(times), start=2):
-            if after <= before:
-                raise StoreError(
-                    f"record times must strictly increase: event {index} is not after {index - 1}"
-                )
         batch = [r.event for r in records]
         payloads = [codec.encode(e) for e in batch]
         hashes = [r.hash for r in records]
@@ -303,18 +315,27 @@ class SqlEventStore:
         with self._connection() as conn:
             return queries.events_of_types(conn, negotiation, types, after, self._decoded)
 
-    def verify(self) -> int:
-        """Check the log and its indexes; return how many events were verified.
+    def verify(self, *, expect: Receipt | None = None) -> Receipt:
+        """Check the log and its indexes in one snapshot; return the log's receipt.
 
-        The hash chain covers every row of ``events``; the index tables the
-        as-of query reads (``cell_entries``, ``cells``, ``retractions``) must be
-        exactly what the events imply, so an inserted or altered index row is
-        caught too.
+        Every row's hash is recomputed and its payload decoded; the columns the
+        queries read must say what the payload says; the index tables the
+        as-of query reads (``cell_entries``, ``cells``, ``retractions``) must
+        hold exactly the rows the events imply.  Writers appending meanwhile
+        are not seen, so they cause no false alarm.
+
+        Args:
+            expect: a receipt from an earlier verify(): the log must still
+                reach its position with the same hash there.
 
         Raises:
-            ChainBrokenError: a row was altered, inserted or removed.
+            ChainBrokenError: a row was altered, inserted or removed, or the
+                log does not hold ``expect``.
         """
-        return verify_log(self._connection)
+        with self._snapshot() as conn:
+            has_events = queries.last_position(conn) > 0
+            key = keying.key_for(queries.chain_marker(conn), self._chain_key, has_events=has_events)
+            return verify_log(conn, expect, key)
 
     def close(self) -> None:
         """Dispose of the engine's connections."""

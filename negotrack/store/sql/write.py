@@ -7,15 +7,22 @@ from contextlib import contextmanager
 from typing import Any
 
 import attrs
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, insert, select, text
 
 from negotrack._time import from_micros, now_micros
 from negotrack.errors import ConcurrencyError, DuplicateError, StoreError
 from negotrack.events import Event, StanceRecorded, StanceRetracted, StanceWithdrawn
-from negotrack.store import CellKey, RecordedEvent, cells_of, stream_of
-from negotrack.store._checks import check_first_in_stream, check_ids_unique, check_retractions
-from negotrack.store.chain import GENESIS, chain, row_of
-from negotrack.store.schema import cell_entries, cells, events, retractions
+from negotrack.store import CellKey, RecordedEvent, cells_of, keying, stream_of
+from negotrack.store._checks import (
+    check_first_in_stream,
+    check_ids_unique,
+    check_restored_times,
+    check_retractions,
+    first_record_time,
+)
+from negotrack.store.chain import GENESIS, chain, check_exported_link, row_of
+from negotrack.store.schema import cell_entries, cells, events, retractions, store_info
+from negotrack.store.sql import queries
 from negotrack.store.sql.caches import Versions
 from negotrack.store.sql.rows import ROW_COLUMNS, chunks, record_of
 
@@ -34,6 +41,14 @@ def write_transaction(conn: Connection) -> Iterator[Connection]:
                 "SELECT pg_advisory_xact_lock(hashtext('negotrack:' || current_schema()))"
             )
         yield conn
+
+
+# Exact to the microsecond whatever type extract() returns (double before PostgreSQL 14).
+_SERVER_NOW = text(
+    "SELECT extract(epoch FROM date_trunc('second', t))::bigint * 1000000"
+    " + extract(microseconds FROM t)::bigint % 1000000"
+    " FROM (SELECT clock_timestamp() AS t) AS server"
+)
 
 
 @attrs.define
@@ -79,8 +94,10 @@ class Append:
         versions: Versions | None,
         recorded_at: Sequence[int] | None = None,
         hashes: Sequence[str | None] | None = None,
+        chain_key: bytes | None = None,
     ) -> None:
         self.conn = conn
+        self.chain_key = chain_key  # offered from the environment; the store decides
         self.batch = batch
         self.payloads = payloads
         self.expected = expected
@@ -93,6 +110,7 @@ class Append:
         head = self._head()
         if self.recorded_at is not None and head.position != 0:
             raise StoreError("a log can be restored only into an empty store")
+        key = self._key(head)
         if self.versions.position != head.position:  # another writer came in: start afresh
             self.versions = Versions(head.position)
         versions = self.versions
@@ -112,14 +130,17 @@ class Append:
                 raise ConcurrencyError(stream, version, versions.current(stream))
         retracted = self._retraction_targets([self.batch[i] for i in fresh])
 
-        recorded = max(now_micros(), head.recorded_at + 1)
+        now = self._now()
         given = self.recorded_at
+        if given is not None:
+            check_restored_times(given, now)
+        recorded = first_record_time(now, head.recorded_at, len(fresh))
         rows: list[dict[str, Any]] = []
         entry_rows: list[dict[str, Any]] = []
         new_cells: dict[CellKey, None] = {}
         retraction_rows: list[dict[str, Any]] = []
         records: dict[str, RecordedEvent] = dict(stored)
-        position, previous = head.position, head.hash
+        position, previous, plain = head.position, head.hash, head.hash
         for offset, (index, stream) in enumerate(zip(fresh, streams, strict=True)):
             event_ = self.batch[index]
             position += 1
@@ -132,7 +153,7 @@ class Append:
                 version=version,
                 recorded_at=recorded + offset if given is None else given[index],
             )
-            previous = row["hash"] = chain(previous, row)
+            previous = row["hash"] = chain(previous, row, key)
             rows.append(row)
             entry_rows += _index_entries(event_, row, versions, new_cells)
             if isinstance(event_, StanceRetracted):
@@ -140,11 +161,9 @@ class Append:
                 if target is None:  # retracts an event earlier in this same batch
                     target = next(r["position"] for r in rows if r["event_id"] == event_.retracted)
                 retraction_rows.append({"retracted": target, "position": position})
-            if self.hashes is not None and self.hashes[index] not in (None, row["hash"]):
-                raise StoreError(
-                    f"event {index + 1} of the restore does not continue the exported hash "
-                    "chain: the export was altered, or an event before it is missing"
-                )
+            if self.hashes is not None:
+                plain = chain(plain, row)
+                check_exported_link(self.hashes[index], row["hash"], plain, index + 1)
             records[event_.event_id] = RecordedEvent(
                 position=position,
                 recorded_at=from_micros(row["recorded_at"]),
@@ -156,6 +175,26 @@ class Append:
         self._insert(rows, entry_rows, list(new_cells), retraction_rows)
         versions.position = position
         return [records[event_id] for event_id in ids]
+
+    def _now(self) -> int:
+        """The store's clock, in microseconds; taken under the writers' lock.
+
+        On PostgreSQL it is the server's: clients on several hosts then agree,
+        and one fast client clock cannot drag everyone's record times ahead.
+        """
+        if self.conn.dialect.name == "postgresql":
+            return int(self.conn.execute(_SERVER_NOW).scalar_one())
+        return now_micros()
+
+    def _key(self, head: _Head) -> bytes | None:
+        """The key the store's chain is made with; an empty store takes the key offered."""
+        marker = queries.chain_marker(self.conn)
+        key = keying.key_for(marker, self.chain_key, has_events=head.position > 0)
+        if key is not None and marker is None:
+            self.conn.execute(
+                insert(store_info), {"key": keying.MARKER_ROW, "value": keying.marker_of(key)}
+            )
+        return key
 
     def _already_stored(self) -> dict[str, RecordedEvent]:
         """Events of the batch already in the log; the same id must mean the same event."""
