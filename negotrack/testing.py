@@ -328,17 +328,16 @@ class TestLog(_Contract):
 class TestRetractionRules(_Contract):
     """A retraction names an earlier stance event of its own negotiation, once.
 
-    These appends go to the store itself: it refuses them even when no tracker
-    checked them first.
+    The write rules (:mod:`negotrack.rules`) judge, on what the store answers
+    (:meth:`~negotrack.store.EventStore.get` for the target); the store itself
+    checks only that an id names one event.
     """
 
     def test_retraction_of_unknown_event(self, tracker: Tracker) -> None:
         """Retracting an id that is not in the log names it."""
         neg = open_test_negotiation(tracker)
         with pytest.raises(UnknownEventError, match="nope"):
-            tracker.store.append(
-                [StanceRetracted(negotiation=neg.id, retracted="nope", reason="x")]
-            )
+            tracker.append([StanceRetracted(negotiation=neg.id, retracted="nope", reason="x")])
 
     def test_retraction_twice(self, tracker: Tracker) -> None:
         """An event is retracted at most once; a second retraction is refused, writes nothing."""
@@ -347,18 +346,18 @@ class TestRetractionRules(_Contract):
         retraction = StanceRetracted(
             negotiation=neg.id, retracted=recorded.event.event_id, reason="misquote"
         )
-        tracker.store.append([retraction])
+        tracker.append([retraction])
         before = tracker.store.last_position()
         with pytest.raises(AlreadyRetractedError):
-            tracker.store.append([attrs.evolve(retraction, event_id="again", reason="again")])
+            tracker.append([attrs.evolve(retraction, event_id="again", reason="again")])
         assert tracker.store.last_position() == before
 
     def test_retraction_of_a_declaration_is_refused(self, tracker: Tracker) -> None:
-        """Only stance events can be retracted."""
+        """Only stance events can be retracted: a declaration is no event a retraction can name."""
         neg = open_test_negotiation(tracker)
         party = tracker.store.events_of_types(neg.id, ["PartyRegistered"])[0]
-        with pytest.raises(ValidationError, match="only stance events"):
-            tracker.store.append(
+        with pytest.raises(UnknownEventError, match=party.event.event_id):
+            tracker.append(
                 [StanceRetracted(negotiation=neg.id, retracted=party.event.event_id, reason="x")]
             )
 
@@ -368,7 +367,7 @@ class TestRetractionRules(_Contract):
         tracker.open_negotiation("other-talks", title="Other")
         stance = neg.record_stance("GB", "territory", "support", valid_at=day(1))
         with pytest.raises(UnknownEventError, match="other-talks"):
-            tracker.store.append(
+            tracker.append(
                 [
                     StanceRetracted(
                         negotiation="other-talks", retracted=stance.event.event_id, reason="x"
@@ -383,10 +382,12 @@ class TestRetractionRules(_Contract):
         retraction = StanceRetracted(negotiation=NEGOTIATION, retracted=target.event_id, reason="x")
         before = tracker.store.last_position()
         with pytest.raises(ValidationError, match="comes before"):
-            tracker.store.append([retraction, target])
+            tracker.append([retraction, target])
         assert tracker.store.last_position() == before
-        records = tracker.store.append([target, retraction])
+        records = tracker.append([target, retraction])
         assert [r.position for r in records] == [before + 1, before + 2]
+        (entry,) = tracker.store.cell_entries(NEGOTIATION, "GB", "territory")
+        assert entry.retracted_by == records[1]  # the retraction found its target in the batch
 
     def test_same_id_twice_in_one_append(self, tracker: Tracker) -> None:
         """Two events with one id in one append are a validation error, not a stored duplicate."""
@@ -602,8 +603,16 @@ class TestConcurrentWriters(_Contract):
         second.record_stance("GB", "territory", "oppose", valid_at=day(2), expected_version=1)
         with pytest.raises(ConcurrencyError):
             first.record_stance("GB", "territory", "neutral", valid_at=day(3), expected_version=1)
+        # Each declaration and retraction below is checked against a fold that
+        # has not seen the other tracker's: only the store's expected version 0
+        # on the declaring stream stops the second one.
         second.register_party("DE", "Germany")
         with pytest.raises(DuplicateError):
             first.register_party("DE", "Deutschland")  # the same id, declared otherwise
+        target = first.record_stance("FR", "territory", "oppose", valid_at=day(1)).event.event_id
+        second.retract(target, reason="theirs")
+        with pytest.raises(AlreadyRetractedError):
+            tracker.append([StanceRetracted(negotiation=NEGOTIATION, retracted=target, reason="x")])
+        assert len(tracker.store.events_of_types(NEGOTIATION, ["StanceRetracted"])) == 1
         first.record_stance("DE", "territory", "neutral", valid_at=day(3))
         assert tracker.verify().position == len(list(other.events()))

@@ -14,7 +14,8 @@ import pytest
 import sqlalchemy as sa
 
 import negotrack
-from negotrack import ChainBrokenError, ConcurrencyError, DuplicateError
+from negotrack import ChainBrokenError, ConcurrencyError, DuplicateError, StoreError
+from negotrack.events import StanceRetracted
 from negotrack.store.memory import MemoryEventStore
 from negotrack.store.sql import SqlEventStore
 from negotrack.store.sql.boundary import mapped_errors
@@ -103,6 +104,20 @@ class TestTwoWriters:
             # The same declaration again answers with b's (get-or-create).
             assert a.register_party("DE", "Germany").position == declared.position
             assert first.verify().position == second.verify().position == len(list(first.events()))
+
+
+class TestUncheckedAppends:
+    """The store checks no write rule, but never writes an index row that points nowhere."""
+
+    def test_retraction_of_no_stored_event(self, backend: Backend) -> None:
+        """A retraction appended past the rules, naming no event, is refused; nothing is written."""
+        with negotrack.open(backend.url()) as tracker:
+            open_test_negotiation(tracker)
+            before = tracker.last_position()
+            retraction = StanceRetracted(negotiation=NEGOTIATION, retracted="nope", reason="x")
+            with pytest.raises(StoreError, match="'nope' names no event"):
+                tracker.store.append([retraction])
+            assert tracker.last_position() == before
 
 
 class TestIndexesAreVerified:

@@ -50,7 +50,7 @@ from negotrack import codec
 from negotrack.errors import DatasetError, NegotrackError
 from negotrack.model import canonical_instant, check_negotiation_id
 from negotrack.store import RecordedEvent
-from negotrack.store._checks import CLOCK_SKEW  # one skew for every restore; re-exported here
+from negotrack.store.clock import CLOCK_SKEW  # one skew for every restore; re-exported here
 from negotrack.tracker import Tracker
 
 __all__ = [

@@ -158,8 +158,17 @@ class EventStore(Protocol):
     position; an append is atomic; an event id names one event (appending it
     again writes nothing); a cell's version counts the stance events in it,
     joint statements included; the rows are hash-chained as
-    :mod:`negotrack.store.chain` says.  The domain checks every backend runs
-    at append are in :mod:`negotrack.store._checks`.
+    :mod:`negotrack.store.chain` says.
+
+    A store checks no write rule: :class:`~negotrack.Tracker` checks every
+    batch with :mod:`negotrack.rules` before it appends.  The rules cannot see
+    another writer's append between their check and the write, so they name
+    the streams that must still be empty (a declaration's, a retraction's) and
+    the tracker passes them as ``expected_versions`` of 0: the store's check of
+    expected versions, inside its append, is what makes a declaration or a
+    retraction happen once under concurrent writers.  Besides expected
+    versions, a store checks only its own bookkeeping: each id stored as one
+    event (:func:`negotrack.store.identity.check_ids_unique`).
     """
 
     def append(
@@ -177,14 +186,13 @@ class EventStore(Protocol):
         Returns:
             The stored record of every event, in the order given.
 
+        The events are not checked against the write rules (see the class
+        docstring): append through a :class:`~negotrack.Tracker`.
+
         Raises:
             ConcurrencyError: a stream is not at its expected version; nothing is written.
-            DuplicateError: a negotiation, party or clause introduced twice, or
-                an event id reused for another event.
-            AlreadyRetractedError: a retraction of an event already retracted.
-            UnknownEventError: a retraction of an event not stored in its negotiation.
-            ValidationError: a retraction of a non-stance event, or before its
-                target in the batch; one id twice in the batch.
+            DuplicateError: an event id reused for another event.
+            ValidationError: one id twice in the batch.
         """
         ...
 

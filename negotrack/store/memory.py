@@ -9,10 +9,10 @@ answers checks the SQL path against code written apart from it.
 It keeps every promise of :class:`~negotrack.store.EventStore`: positions
 from 1 without gaps, record times strictly increasing, the same hash chain as
 the SQL store (a log moves between them with its hashes), idempotency by
-event id, optimistic concurrency per stream and per cell, and the domain
-checks of :mod:`negotrack.store._checks`.  It lives as long as the object:
-every ``open("memory://")`` starts an empty log.  One lock serialises
-appends, so threads may share it.
+event id, and optimistic concurrency per stream and per cell; like every
+store it leaves the write rules to :mod:`negotrack.rules`.  It lives as long
+as the object: every ``open("memory://")`` starts an empty log.  One lock
+serialises appends, so threads may share it.
 """
 
 from __future__ import annotations
@@ -35,14 +35,9 @@ from negotrack.events import Event, StanceRecorded, StanceRetracted, StanceWithd
 from negotrack.projections.claims import ClaimRule, project_claims_matrix
 from negotrack.projections.history import project_history
 from negotrack.store import CellEntry, CellKey, RecordedEvent, cells_of, keying, stream_of
-from negotrack.store._checks import (
-    check_first_in_stream,
-    check_ids_unique,
-    check_restored_times,
-    check_retractions,
-    first_record_time,
-)
 from negotrack.store.chain import GENESIS, chain, check_exported_link, check_link, row_of
+from negotrack.store.clock import check_restored_times, first_record_time
+from negotrack.store.identity import check_ids_unique
 from negotrack.store.receipt import Receipt, check_receipt
 
 __all__ = ["MemoryEventStore"]
@@ -102,14 +97,6 @@ class MemoryEventStore:
             for stream, version in expected.items():
                 if self._version(stream) != version:
                     raise ConcurrencyError(stream, version, self._version(stream))
-        check_retractions(
-            [batch[i] for i in fresh],
-            {
-                e.retracted: (type(r.event).__name__, r.event.negotiation)
-                for e in batch
-                if isinstance(e, StanceRetracted) and (r := self._by_id.get(e.retracted))
-            },
-        )
         # Work on copies: nothing is kept unless the whole batch is accepted.
         streams, cells = dict(self._streams), dict(self._cells)
         previous = plain = self._rows[-1]["hash"] if self._rows else GENESIS
@@ -127,9 +114,7 @@ class MemoryEventStore:
             if isinstance(event, StanceRecorded | StanceWithdrawn):
                 version = cells[CellKey(event.negotiation, event.party, event.clause)]
             else:
-                version = streams.get(stream, 0)
-                check_first_in_stream(event, stream, version)
-                version = streams[stream] = version + 1
+                version = streams[stream] = streams.get(stream, 0) + 1
             position = len(self._records) + len(new) + 1
             recorded = (
                 clock + offset if restored is None else to_micros(restored[index].recorded_at)

@@ -13,14 +13,9 @@ from negotrack._time import from_micros, now_micros
 from negotrack.errors import ConcurrencyError, DuplicateError, StoreError
 from negotrack.events import Event, StanceRecorded, StanceRetracted, StanceWithdrawn
 from negotrack.store import CellKey, RecordedEvent, cells_of, keying, stream_of
-from negotrack.store._checks import (
-    check_first_in_stream,
-    check_ids_unique,
-    check_restored_times,
-    check_retractions,
-    first_record_time,
-)
 from negotrack.store.chain import GENESIS, chain, check_exported_link, row_of
+from negotrack.store.clock import check_restored_times, first_record_time
+from negotrack.store.identity import check_ids_unique
 from negotrack.store.schema import cell_entries, cells, events, retractions, store_info
 from negotrack.store.sql import queries
 from negotrack.store.sql.caches import Versions
@@ -79,6 +74,22 @@ def _index_entries(
             }
         )
     return entries
+
+
+def _earlier_position(rows: list[dict[str, Any]], retraction: StanceRetracted) -> int:
+    """The position of the event a retraction names among the rows of its own batch.
+
+    Raises:
+        StoreError: none of them (an append that bypassed the write rules):
+            the retractions index cannot point at a row that is not written.
+    """
+    for row in rows:
+        if row["event_id"] == retraction.retracted:
+            return int(row["position"])
+    raise StoreError(
+        f"the retraction of {retraction.retracted!r} names no event written before it: "
+        "append through a Tracker, which checks the write rules"
+    )
 
 
 class Append:
@@ -157,9 +168,7 @@ class Append:
             rows.append(row)
             entry_rows += _index_entries(event_, row, versions, new_cells)
             if isinstance(event_, StanceRetracted):
-                target = retracted[event_.retracted]
-                if target is None:  # retracts an event earlier in this same batch
-                    target = next(r["position"] for r in rows if r["event_id"] == event_.retracted)
+                target = retracted.get(event_.retracted) or _earlier_position(rows, event_)
                 retraction_rows.append({"retracted": target, "position": position})
             if self.hashes is not None:
                 plain = chain(plain, row)
@@ -210,29 +219,22 @@ class Append:
                 stored[row.event_id] = record_of(row)
         return stored
 
-    def _retraction_targets(self, fresh: list[Event]) -> dict[str, int | None]:
-        """Position of each event retracted in the batch (``None``: earlier in the batch)."""
+    def _retraction_targets(self, fresh: list[Event]) -> dict[str, int]:
+        """Position of each stored event retracted in the batch (the rules checked the targets)."""
         targets = [e.retracted for e in fresh if isinstance(e, StanceRetracted)]
-        if not targets:
-            return {}
-        stored: dict[str, tuple[int, str, str]] = {}
+        stored: dict[str, int] = {}
         for chunk in chunks(targets):
-            query = select(
-                events.c.event_id, events.c.position, events.c.type, events.c.negotiation
-            ).where(events.c.event_id.in_(chunk))
-            for event_id, position, type_, negotiation in self.conn.execute(query):
-                stored[event_id] = (position, type_, negotiation)
-        check_retractions(fresh, {i: (kind, neg) for i, (_, kind, neg) in stored.items()})
-        return {t: stored[t][0] if t in stored else None for t in targets}
+            query = select(events.c.event_id, events.c.position).where(events.c.event_id.in_(chunk))
+            for event_id, position in self.conn.execute(query):
+                stored[event_id] = position
+        return stored
 
     def _next_version(self, event_: Event, stream: str, versions: Versions) -> int:
         if isinstance(event_, StanceRecorded | StanceWithdrawn):
             # A cell's stream: its version is the cell's, bumped with the entry in run().
             return versions.current(stream) + 1
-        current = versions.streams[stream]
-        check_first_in_stream(event_, stream, current)
-        versions.streams[stream] = current + 1
-        return current + 1
+        versions.streams[stream] += 1
+        return versions.streams[stream]
 
     def _head(self) -> _Head:
         row = self.conn.execute(
