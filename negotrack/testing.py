@@ -259,8 +259,22 @@ class TestLog(_Contract):
         open_test_negotiation(tracker)
         event = _stance("GB", "territory")
         tracker.append([event])
-        with pytest.raises(DuplicateError, match=event.event_id):
+        with pytest.raises(DuplicateError, match=f"event {event.event_id!r} already exists"):
             tracker.append([attrs.evolve(event, stance=Ordinal.OPPOSE)])
+
+    def test_negotiations_do_not_mix(self, tracker: Tracker) -> None:
+        """A cell of one negotiation never sees another's entries, though the ids are the same."""
+        neg = open_test_negotiation(tracker)
+        said = neg.record_stance("GB", "territory", "support", valid_at=day(1))
+        other = tracker.open_negotiation("other-talks", title="Other")
+        other.register_party("GB", "GB")
+        other.table_clause("territory", "territory", valid_at=day(-1))
+        elsewhere = other.record_stance("GB", "territory", "oppose", valid_at=day(2))
+        for talks, record in ((NEGOTIATION, said), ("other-talks", elsewhere)):
+            entries = list(tracker.store.matrix_entries(talks, day(3), None))
+            assert [(e.party, e.record) for e in entries] == [("GB", record)]
+            history = tracker.store.cell_entries(talks, "GB", "territory")
+            assert [e.record for e in history] == [record]
 
     def test_duplicate_registrations(self, tracker: Tracker) -> None:
         """Opening, registering or tabling the same id twice is a DuplicateError."""

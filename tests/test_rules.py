@@ -592,6 +592,22 @@ class TestFacade:
             tracker,
         )
 
+    def test_a_second_declaration_names_what_differs(self, tracker: negotrack.Tracker) -> None:
+        """The refusal lists the fields that differ, and only those: never the event id."""
+        base_log(tracker)
+        stored = tracker.store.events_of_types(NEGOTIATION, ["PartyRegistered"])[0].event
+        assert isinstance(stored, PartyRegistered)
+        again = attrs.evolve(stored, event_id="again", name=stored.name + " again")
+        with pytest.raises(DuplicateError) as caught:
+            tracker.append([again])
+        assert caught.value.differences == {"name": (stored.name, again.name)}
+        assert caught.value.existing == stored.event_id
+        same = attrs.evolve(stored, event_id="same")
+        with pytest.raises(DuplicateError) as caught:
+            tracker.append([same])
+        assert caught.value.differences == {}
+        assert caught.value.same_declaration
+
     def test_another_negotiations_stance(self, tracker: negotrack.Tracker) -> None:
         """A negotiation retracts and corrects only its own stance events."""
         base_log(tracker)

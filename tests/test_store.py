@@ -115,7 +115,10 @@ class TestUncheckedAppends:
             open_test_negotiation(tracker)
             before = tracker.last_position()
             retraction = StanceRetracted(negotiation=NEGOTIATION, retracted="nope", reason="x")
-            with pytest.raises(StoreError, match="'nope' names no event"):
+            with pytest.raises(
+                StoreError,
+                match="'nope' names no event written before it: append through a Tracker, which checks",
+            ):
                 tracker.store.append([retraction])
             assert tracker.last_position() == before
 
