@@ -263,18 +263,27 @@ class TestLog(_Contract):
             tracker.append([attrs.evolve(event, stance=Ordinal.OPPOSE)])
 
     def test_negotiations_do_not_mix(self, tracker: Tracker) -> None:
-        """A cell of one negotiation never sees another's entries, though the ids are the same."""
+        """A cell of one negotiation never sees another's entries, though the ids are the same.
+
+        The other negotiation speaks at the same instant and at a later one: an
+        as-of query that let either in would find the wrong latest instant or
+        the wrong entries at it.
+        """
         neg = open_test_negotiation(tracker)
         said = neg.record_stance("GB", "territory", "support", valid_at=day(1))
         other = tracker.open_negotiation("other-talks", title="Other")
         other.register_party("GB", "GB")
         other.table_clause("territory", "territory", valid_at=day(-1))
-        elsewhere = other.record_stance("GB", "territory", "oppose", valid_at=day(2))
-        for talks, record in ((NEGOTIATION, said), ("other-talks", elsewhere)):
+        same_day = other.record_stance("GB", "territory", "oppose", valid_at=day(1))
+        later = other.record_stance("GB", "territory", "neutral", valid_at=day(2))
+        for talks, latest, history in (
+            (NEGOTIATION, said, [said]),
+            ("other-talks", later, [same_day, later]),
+        ):
             entries = list(tracker.store.matrix_entries(talks, day(3), None))
-            assert [(e.party, e.record) for e in entries] == [("GB", record)]
-            history = tracker.store.cell_entries(talks, "GB", "territory")
-            assert [e.record for e in history] == [record]
+            assert [(e.party, e.record) for e in entries] == [("GB", latest)]
+            cell = tracker.store.cell_entries(talks, "GB", "territory")
+            assert [e.record for e in cell] == history
 
     def test_duplicate_registrations(self, tracker: Tracker) -> None:
         """Opening, registering or tabling the same id twice is a DuplicateError."""

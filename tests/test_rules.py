@@ -411,6 +411,32 @@ class TestEveryPath:
         with pytest.raises(error, match=message):
             rules.check(batch(), declared, stored.get)
 
+    @pytest.mark.parametrize(
+        "batch",
+        [
+            [StanceRetracted(negotiation=NEGOTIATION, retracted="missing", reason="x")],
+            [
+                StanceRetracted(negotiation=NEGOTIATION, retracted="later", reason="x"),
+                stance(event_id="later"),
+            ],
+        ],
+        ids=["no such event", "before its target"],
+    )
+    def test_a_retraction_is_refused_at_its_field(
+        self, tracker: negotrack.Tracker, batch: list[Event]
+    ) -> None:
+        """An importer's locate is told the refused event's index and the field `retracted`."""
+        base_log(tracker)
+        seen: list[tuple[int, rules.Field]] = []
+
+        def locate(index: int, field: rules.Field, error: NegotrackError) -> NegotrackError:
+            seen.append((index, field))
+            return error
+
+        with pytest.raises(NegotrackError):
+            tracker.append(batch, locate=locate)
+        assert seen == [(0, ("retracted",))]
+
     def test_restore_accepts_the_good_log(
         self, tracker: negotrack.Tracker, backend: Backend
     ) -> None:
