@@ -8,6 +8,7 @@ URL or reach into the database under the store.
 from __future__ import annotations
 
 import sqlite3
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -104,6 +105,19 @@ class TestTwoWriters:
             # The same declaration again answers with b's (get-or-create).
             assert a.register_party("DE", "Germany").position == declared.position
             assert first.verify().position == second.verify().position == len(list(first.events()))
+
+    def test_record_times_increase_when_the_clock_does_not(
+        self, backend: Backend, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A clock that stands still (or went back) still gives each record a later time."""
+        with negotrack.open(backend.url()) as tracker:
+            neg = open_test_negotiation(tracker)
+            monkeypatch.setattr("negotrack.store.sql.write.now_micros", lambda: 1)
+            first = neg.record_stance("GB", "territory", "support", valid_at=day(1))
+            second = neg.record_stance("GB", "territory", "oppose", valid_at=day(2))
+            times = [r.recorded_at for r in tracker.events()]
+            assert times == sorted(set(times))
+            assert second.recorded_at - first.recorded_at == timedelta(microseconds=1)
 
 
 class TestUncheckedAppends:
