@@ -144,17 +144,6 @@ class Declarations:
             case _:
                 pass
 
-    def scale(self, negotiation: str, clause: str) -> IntervalScale | None:
-        """The clause's interval scale (``None``: the ordinal scale).
-
-        Raises:
-            UnknownClauseError: the clause is not tabled.
-        """
-        try:
-            return self.clauses[(negotiation, clause)].scale
-        except KeyError:
-            raise UnknownClauseError(clause, negotiation) from None
-
 
 @attrs.frozen
 class Admission:
@@ -312,10 +301,11 @@ class _Batch:
             self._scale(neg, clause)
 
     def _scale(self, negotiation: str, clause: str) -> IntervalScale | None:
-        for known in (self.pending, self.declared):
-            if (negotiation, clause) in known.clauses:
-                return known.scale(negotiation, clause)
-        raise _Refused(("clause",), UnknownClauseError(clause, negotiation))
+        key = (negotiation, clause)
+        tabled = self.pending.clauses.get(key) or self.declared.clauses.get(key)
+        if tabled is None:
+            raise _Refused(("clause",), UnknownClauseError(clause, negotiation))
+        return tabled.scale
 
     # -- declarations and retractions ---------------------------------------------
 

@@ -95,7 +95,11 @@ APPEND_CASES: list[tuple[str, Callable[[], list[Event]], Refusal]] = [
         (UnknownNegotiationError, "unknown negotiation 'nowhere'"),
     ),
     ("stance party", lambda: [stance(party="XX")], (UnknownPartyError, "'XX'")),
-    ("stance clause", lambda: [stance(clause="nope")], (UnknownClauseError, "'nope'")),
+    (
+        "stance clause",
+        lambda: [stance(clause="nope")],
+        (UnknownClauseError, f"unknown clause 'nope' in negotiation {NEGOTIATION!r}"),
+    ),
     (
         "withdrawal party",
         lambda: [
@@ -236,7 +240,7 @@ APPEND_CASES: list[tuple[str, Callable[[], list[Event]], Refusal]] = [
     (
         "retraction of no event",
         lambda: [StanceRetracted(negotiation=NEGOTIATION, retracted="missing", reason="x")],
-        (UnknownEventError, "'missing'"),
+        (UnknownEventError, f"unknown event 'missing' in negotiation {NEGOTIATION!r}"),
     ),
     (
         "retraction of a declaration",
@@ -412,18 +416,29 @@ class TestEveryPath:
             rules.check(batch(), declared, stored.get)
 
     @pytest.mark.parametrize(
-        "batch",
+        ("batch", "index"),
         [
-            [StanceRetracted(negotiation=NEGOTIATION, retracted="missing", reason="x")],
-            [
-                StanceRetracted(negotiation=NEGOTIATION, retracted="later", reason="x"),
-                stance(event_id="later"),
-            ],
+            ([StanceRetracted(negotiation=NEGOTIATION, retracted="missing", reason="x")], 0),
+            (
+                [
+                    StanceRetracted(negotiation=NEGOTIATION, retracted="later", reason="x"),
+                    stance(event_id="later"),
+                ],
+                0,
+            ),
+            ([StanceRetracted(negotiation=NEGOTIATION, retracted="the-retracted", reason="x")], 0),
+            (
+                [
+                    StanceRetracted(negotiation=NEGOTIATION, retracted="the-stance", reason="x"),
+                    StanceRetracted(negotiation=NEGOTIATION, retracted="the-stance", reason="y"),
+                ],
+                1,
+            ),
         ],
-        ids=["no such event", "before its target"],
+        ids=["no such event", "before its target", "retracted before", "twice in the batch"],
     )
     def test_a_retraction_is_refused_at_its_field(
-        self, tracker: negotrack.Tracker, batch: list[Event]
+        self, tracker: negotrack.Tracker, batch: list[Event], index: int
     ) -> None:
         """An importer's locate is told the refused event's index and the field `retracted`."""
         base_log(tracker)
@@ -435,7 +450,7 @@ class TestEveryPath:
 
         with pytest.raises(NegotrackError):
             tracker.append(batch, locate=locate)
-        assert seen == [(0, ("retracted",))]
+        assert seen == [(index, ("retracted",))]
 
     def test_restore_accepts_the_good_log(
         self, tracker: negotrack.Tracker, backend: Backend
