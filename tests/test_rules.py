@@ -416,31 +416,74 @@ class TestEveryPath:
             rules.check(batch(), declared, stored.get)
 
     @pytest.mark.parametrize(
-        ("batch", "index"),
+        ("batch", "index", "field"),
         [
-            ([StanceRetracted(negotiation=NEGOTIATION, retracted="missing", reason="x")], 0),
+            ([stance(negotiation="nowhere")], 0, ("negotiation",)),
+            ([NegotiationOpened(negotiation=NEGOTIATION, title="Again")], 0, ("negotiation",)),
+            (
+                [
+                    PartyRegistered(
+                        negotiation=NEGOTIATION, party="GB", name="UK", kind=PartyKind.STATE
+                    )
+                ],
+                0,
+                ("party",),
+            ),
+            (
+                [
+                    ClauseTabled(
+                        negotiation=NEGOTIATION, clause="territory", title="T", valid_at=day(0)
+                    )
+                ],
+                0,
+                ("clause",),
+            ),
+            ([stance(party="XX")], 0, ("party",)),
+            ([stance(clause="nope")], 0, ("clause",)),
+            (
+                [StanceRetracted(negotiation=NEGOTIATION, retracted="missing", reason="x")],
+                0,
+                ("retracted",),
+            ),
             (
                 [
                     StanceRetracted(negotiation=NEGOTIATION, retracted="later", reason="x"),
                     stance(event_id="later"),
                 ],
                 0,
+                ("retracted",),
             ),
-            ([StanceRetracted(negotiation=NEGOTIATION, retracted="the-retracted", reason="x")], 0),
+            (
+                [StanceRetracted(negotiation=NEGOTIATION, retracted="the-retracted", reason="x")],
+                0,
+                ("retracted",),
+            ),
             (
                 [
                     StanceRetracted(negotiation=NEGOTIATION, retracted="the-stance", reason="x"),
                     StanceRetracted(negotiation=NEGOTIATION, retracted="the-stance", reason="y"),
                 ],
                 1,
+                ("retracted",),
             ),
         ],
-        ids=["no such event", "before its target", "retracted before", "twice in the batch"],
+        ids=[
+            "negotiation not opened",
+            "negotiation opened twice",
+            "party registered twice",
+            "clause tabled twice",
+            "unknown party",
+            "unknown clause",
+            "retraction of no event",
+            "retraction before its target",
+            "retracted before",
+            "retracted twice in the batch",
+        ],
     )
-    def test_a_retraction_is_refused_at_its_field(
-        self, tracker: negotrack.Tracker, batch: list[Event], index: int
+    def test_a_refusal_is_located_at_its_field(
+        self, tracker: negotrack.Tracker, batch: list[Event], index: int, field: rules.Field
     ) -> None:
-        """An importer's locate is told the refused event's index and the field `retracted`."""
+        """An importer's locate is told the refused event's index and field."""
         base_log(tracker)
         seen: list[tuple[int, rules.Field]] = []
 
@@ -450,7 +493,7 @@ class TestEveryPath:
 
         with pytest.raises(NegotrackError):
             tracker.append(batch, locate=locate)
-        assert seen == [(index, ("retracted",))]
+        assert seen == [(index, field)]
 
     def test_restore_accepts_the_good_log(
         self, tracker: negotrack.Tracker, backend: Backend
