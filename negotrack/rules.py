@@ -9,10 +9,11 @@ references
     Every event but :class:`NegotiationOpened` belongs to an opened
     negotiation, and every party and clause it names is registered or tabled
     there: in the log, or earlier in the same batch.
-scales and values
+scales
     A stance is a point of its clause's scale (a label on the ordinal scale,
-    a number within an interval scale); a party kind, a membership role and a
-    time precision are members of their enums; a time zone is an IANA name.
+    a number within an interval scale).  (Each field's own range, such as a
+    party kind or a time zone, is checked where the event is made, in
+    :mod:`negotrack.events`: no event holds a value outside it.)
 declarations are made once
     A negotiation is opened, a party registered and a clause tabled once.  The
     same declaring event again (same event id) is a retry, not a duplicate: the
@@ -51,7 +52,6 @@ from typing import TypeAlias
 
 import attrs
 
-from negotrack._time import zone
 from negotrack.dating import ValidTime
 from negotrack.errors import (
     AlreadyRetractedError,
@@ -80,7 +80,7 @@ from negotrack.events import (
     StanceRetracted,
     StanceWithdrawn,
 )
-from negotrack.model import IntervalScale, PartyKind, Precision, Role, on_scale, parse_choice
+from negotrack.model import IntervalScale, on_scale
 from negotrack.store import stream_of
 
 __all__ = [
@@ -253,26 +253,12 @@ class _Batch:
     # -- values -----------------------------------------------------------------
 
     def _values(self, event: Event) -> None:
-        """Fields attrs cannot guard: enum members (an event built from raw text), zones."""
-        choices: list[tuple[str, type[PartyKind | Role | Precision], object]] = []
-        match event:
-            case NegotiationOpened():
-                try:
-                    zone(event.timezone)
-                except NegotrackError as exc:
-                    raise _Refused(("timezone",), exc) from None
-            case PartyRegistered():
-                choices.append(("kind", PartyKind, event.kind))
-            case MembershipStarted():
-                choices.append(("role", Role, event.role))
-        precision = getattr(event, "precision", None)
-        if precision is not None:
-            choices.append(("precision", Precision, precision))
-        for field, kind, value in choices:
-            try:
-                parse_choice(kind, value, field)
-            except NegotrackError as exc:
-                raise _Refused((field,), exc) from None
+        """The one rule across fields of an event: a date range ends at ``valid_at``.
+
+        Each field's own range (a party kind, a role, a precision, a time
+        zone) is checked where the event is made, by its converter or
+        validator in :mod:`negotrack.events`: no event holds a value outside it.
+        """
         earliest = getattr(event, "earliest", None)
         if earliest is not None:
             try:  # the one statement of what a valid range is
