@@ -94,7 +94,11 @@ APPEND_CASES: list[tuple[str, Callable[[], list[Event]], Refusal]] = [
         lambda: [stance(negotiation="nowhere")],
         (UnknownNegotiationError, "unknown negotiation 'nowhere'"),
     ),
-    ("stance party", lambda: [stance(party="XX")], (UnknownPartyError, "'XX'")),
+    (
+        "stance party",
+        lambda: [stance(party="XX")],
+        (UnknownPartyError, f"unknown party 'XX' in negotiation {NEGOTIATION!r}"),
+    ),
     (
         "stance clause",
         lambda: [stance(clause="nope")],
@@ -216,14 +220,14 @@ APPEND_CASES: list[tuple[str, Callable[[], list[Event]], Refusal]] = [
         lambda: [
             PartyRegistered(negotiation=NEGOTIATION, party="GB", name="UK", kind=PartyKind.STATE)
         ],
-        (DuplicateError, "party 'GB' already exists"),
+        (DuplicateError, f"party 'GB' already exists in negotiation {NEGOTIATION!r}"),
     ),
     (
         "clause tabled twice",
         lambda: [
             ClauseTabled(negotiation=NEGOTIATION, clause="territory", title="T", valid_at=day(0))
         ],
-        (DuplicateError, "clause 'territory' already exists"),
+        (DuplicateError, f"clause 'territory' already exists in negotiation {NEGOTIATION!r}"),
     ),
     (
         "party registered twice in one batch",
@@ -439,6 +443,7 @@ class TestEveryPath:
                 ("clause",),
             ),
             ([stance(party="XX")], 0, ("party",)),
+            ([stance(earliest=day(2))], 0, ("earliest",)),  # after valid_at
             ([stance(clause="nope")], 0, ("clause",)),
             (
                 [StanceRetracted(negotiation=NEGOTIATION, retracted="missing", reason="x")],
@@ -473,6 +478,7 @@ class TestEveryPath:
             "party registered twice",
             "clause tabled twice",
             "unknown party",
+            "earliest after valid_at",
             "unknown clause",
             "retraction of no event",
             "retraction before its target",
@@ -494,6 +500,12 @@ class TestEveryPath:
         with pytest.raises(NegotrackError):
             tracker.append(batch, locate=locate)
         assert seen == [(index, field)]
+
+    def test_a_date_range_with_its_basis_is_accepted(self, tracker: negotrack.Tracker) -> None:
+        """A range (earliest before valid_at) that says how it was worked out is written."""
+        base_log(tracker)
+        ranged = stance(earliest=day(-2), basis="'last week' in a report", event_id="ranged")
+        assert tracker.append([ranged])[0].event == ranged
 
     def test_restore_accepts_the_good_log(
         self, tracker: negotrack.Tracker, backend: Backend
