@@ -239,7 +239,7 @@ APPEND_CASES: list[tuple[str, Callable[[], list[Event]], Refusal]] = [
                 negotiation=NEGOTIATION, party="NO", name="Norge", kind=PartyKind.STATE
             ),
         ],
-        (DuplicateError, "party 'NO' already exists"),
+        (DuplicateError, f"party 'NO' already exists in negotiation {NEGOTIATION!r}$"),
     ),
     (
         "retraction of no event",
@@ -444,6 +444,20 @@ class TestEveryPath:
             ),
             ([stance(party="XX")], 0, ("party",)),
             ([stance(earliest=day(2))], 0, ("earliest",)),  # after valid_at
+            (
+                [
+                    MembershipStarted(
+                        negotiation=NEGOTIATION, member="XX", group="eu", valid_at=day(0)
+                    )
+                ],
+                0,
+                ("member",),
+            ),
+            (
+                [joint(signatories=("GB", "XX"), readings=(Reading(signatories=("GB",)),))],
+                0,
+                ("signatories", 1),
+            ),
             ([stance(clause="nope")], 0, ("clause",)),
             (
                 [StanceRetracted(negotiation=NEGOTIATION, retracted="missing", reason="x")],
@@ -479,6 +493,8 @@ class TestEveryPath:
             "clause tabled twice",
             "unknown party",
             "earliest after valid_at",
+            "unknown member",
+            "unknown signatory beside a reading",
             "unknown clause",
             "retraction of no event",
             "retraction before its target",
@@ -877,6 +893,13 @@ class TestRaces:
             stream_of(retraction): AlreadyRetractedError,
         }
         assert admission.expected_versions() == dict.fromkeys(conflicts, 0)
+        # What the tracker raises if another writer wins the race again after its refresh.
+        assert {stream: str(error) for stream, error in admission.new_streams.items()} == {
+            stream_of(opened): f"negotiation {NEGOTIATION!r} already exists",
+            stream_of(party): f"party 'GB' already exists in negotiation {NEGOTIATION!r}",
+            stream_of(clause): f"clause 'territory' already exists in negotiation {NEGOTIATION!r}",
+            stream_of(retraction): str(AlreadyRetractedError("held")),
+        }
 
     def test_a_retry_expects_nothing(self) -> None:
         """The same declaring event again is a retry: no conflict, no expectation."""
