@@ -20,6 +20,7 @@ from negotrack.events import StanceRetracted
 from negotrack.store.memory import MemoryEventStore
 from negotrack.store.sql import SqlEventStore
 from negotrack.store.sql.boundary import mapped_errors
+from negotrack.store.sql.write import Append
 from tests.conftest import Backend
 from tests.strategies import NEGOTIATION, day, open_test_negotiation
 
@@ -112,7 +113,8 @@ class TestTwoWriters:
         """A clock that stands still (or went back) still gives each record a later time."""
         with negotrack.open(backend.url()) as tracker:
             neg = open_test_negotiation(tracker)
-            monkeypatch.setattr("negotrack.store.sql.write.now_micros", lambda: 1)
+            # The store's clock (the server's on PostgreSQL) reads 1 µs after 1970.
+            monkeypatch.setattr(Append, "_now", lambda _: 1)
             first = neg.record_stance("GB", "territory", "support", valid_at=day(1))
             second = neg.record_stance("GB", "territory", "oppose", valid_at=day(2))
             times = [r.recorded_at for r in tracker.events()]
