@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from negotrack.errors import ValidationError
-from negotrack.model import Precision, canonical_instant, check_text
+from negotrack.model import Precision, canonical_instant, check_text, shown
 
 __all__ = [
     "day_start",
@@ -91,7 +91,7 @@ def parse_when(value: object, field: str) -> date | datetime:
             instant = datetime.fromisoformat(text)
         except ValueError:
             raise ValidationError(
-                f"{field} = {value!r} is not a date (YYYY-MM-DD) "
+                f"{field} = {shown(value)} is not a date (YYYY-MM-DD) "
                 "or an ISO date-time with a zone (2025-11-22T18:00:00+01:00)"
             ) from None
         return canonical_instant(field, instant)
@@ -100,7 +100,7 @@ def parse_when(value: object, field: str) -> date | datetime:
     if isinstance(value, date):
         return value
     raise ValidationError(
-        f"{field} must be a date, a tz-aware datetime or an ISO string, got {value!r}"
+        f"{field} must be a date, a tz-aware datetime or an ISO string, got {shown(value)}"
     )
 
 

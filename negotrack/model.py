@@ -80,7 +80,7 @@ SLUG_FORM = (
 _SHOWN = 60  # characters of a refused value quoted in an error message
 
 
-def _shown(value: object) -> str:
+def shown(value: object) -> str:
     """A refused value as an error quotes it: its repr, cut short if long."""
     try:
         text = repr(value)
@@ -148,7 +148,7 @@ def _shown_id(value: object) -> object:
     try:
         repr(value)
     except ValueError:  # an int too long to print
-        return _shown(value)
+        return shown(value)
     return value
 
 
@@ -160,7 +160,7 @@ def check_text(field: str, value: object) -> str:
     encoding can write them).
     """
     if not isinstance(value, str):
-        raise ValidationError(f"{field} must be text, got {_shown(value)}")
+        raise ValidationError(f"{field} must be text, got {shown(value)}")
     if "\x00" in value:
         raise ValidationError(
             f"{field} must not contain the NUL character (at {value.index(chr(0))})"
@@ -186,11 +186,11 @@ def canonical_number(field: str, value: object) -> float:
             or too large for a float.
     """
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValidationError(f"{field} must be a number, got {_shown(value)}")
+        raise ValidationError(f"{field} must be a number, got {shown(value)}")
     try:
         number = float(value)
     except OverflowError:
-        raise ValidationError(f"{field} is too large: {_shown(value)}") from None
+        raise ValidationError(f"{field} is too large: {shown(value)}") from None
     if not math.isfinite(number):
         raise ValidationError(f"{field} must be a finite number, got {number}")
     return number + 0.0  # -0.0 + 0.0 is 0.0
@@ -216,7 +216,7 @@ def canonical_instant(field: str, value: object) -> datetime:
             9999 in UTC.
     """
     if not isinstance(value, datetime):
-        raise ValidationError(f"{field} must be a tz-aware datetime, got {_shown(value)}")
+        raise ValidationError(f"{field} must be a tz-aware datetime, got {shown(value)}")
     offset = value.utcoffset()
     if offset is None:
         raise NaiveDatetimeError(field, value)
@@ -248,7 +248,7 @@ def canonical_tuple(
     become five aliases; it is refused instead.
     """
     if isinstance(value, str | bytes | Mapping) or not isinstance(value, Iterable):
-        raise ValidationError(f"{field} must be a list, got {_shown(value)}")
+        raise ValidationError(f"{field} must be a list, got {shown(value)}")
     return tuple(check(item) for item in value)
 
 
@@ -257,7 +257,7 @@ def instance_of(kind: type[_Item], field: str) -> Callable[[object], _Item]:
 
     def check(item: object) -> _Item:
         if not isinstance(item, kind):
-            raise ValidationError(f"{field} must hold {kind.__name__} values, got {_shown(item)}")
+            raise ValidationError(f"{field} must hold {kind.__name__} values, got {shown(item)}")
         return item
 
     return check
@@ -282,7 +282,7 @@ def _non_empty(_: object, attribute: attrs.Attribute[Any], value: object) -> Non
 def validate_bool(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
     """attrs validator: ``True`` or ``False``, not a number or text that looks like one."""
     if not isinstance(value, bool):
-        raise ValidationError(f"{attribute.name} must be true or false, got {_shown(value)}")
+        raise ValidationError(f"{attribute.name} must be true or false, got {shown(value)}")
 
 
 def unit(field: str, value: object) -> float | None:
@@ -330,7 +330,7 @@ _ORDINAL_FORM = "one of " + ", ".join(o.label for o in reversed(Ordinal))
 def _scale_labels(value: object) -> dict[float, str]:
     """Label points as floats, in order, each naming text (``{0: "status quo"}``)."""
     if not isinstance(value, Mapping):
-        raise ValidationError(f"labels must be a mapping of points to names, got {_shown(value)}")
+        raise ValidationError(f"labels must be a mapping of points to names, got {shown(value)}")
     labels: dict[float, str] = {}
     for point, label in value.items():
         labels[canonical_number("label point", point)] = check_text("label", label)
@@ -452,7 +452,7 @@ def parse_choice(kind: type[_Choice], value: object, field: str) -> _Choice:
         return kind(value)
     except (ValueError, TypeError):
         allowed = ", ".join(str(member.value) for member in kind)
-        raise ValidationError(f"{field} must be one of {allowed}, got {_shown(value)}") from None
+        raise ValidationError(f"{field} must be one of {allowed}, got {shown(value)}") from None
 
 
 def stance_label(value: StanceValue) -> str | float:
@@ -487,7 +487,7 @@ class Precision(enum.StrEnum):
 def _plain_date(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
     # A datetime is a date too, but would be written with its time and read back as a date.
     if value is not None and (not isinstance(value, date) or isinstance(value, datetime)):
-        raise ValidationError(f"{attribute.name} must be a date, got {_shown(value)}")
+        raise ValidationError(f"{attribute.name} must be a date, got {shown(value)}")
 
 
 @attrs.frozen(kw_only=True)
