@@ -182,7 +182,7 @@ def run(args: argparse.Namespace, wl: Any, evs: list[Any], batches: Any, work: s
     ]
     steps: list[tuple[str, float]] = [
         ("whole batched append (Tracker.append per 100)", append_wall / n),
-        ("Tracker._check_references", per_call(lambda: tracker._check_references(evs), n)),
+        ("Tracker._admit (the write rules)", per_call(lambda: tracker._admit(evs, None), n)),
         (
             "codec.encode (cattrs unstructure + canonical JSON)",
             per_call(lambda: [codec.encode(e) for e in evs], n),

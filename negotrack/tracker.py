@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import date, datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -29,6 +29,7 @@ import attrs
 
 from negotrack import rules
 from negotrack._time import end_instant, parse_when, valid_instant, zone
+from negotrack.batch import Batch
 from negotrack.dating import valid_time
 from negotrack.errors import (
     ConcurrencyError,
@@ -81,7 +82,7 @@ from negotrack.projections.diff import Diff, diff
 from negotrack.projections.history import History, build_history
 from negotrack.projections.matrix import CLAUSE_TYPES, Matrix, build_matrix
 from negotrack.projections.registry import REGISTRY_TYPES, project_clauses, project_parties
-from negotrack.store import EventStore, Receipt, RecordedEvent, cell_stream
+from negotrack.store import DECODED_CACHE, EventStore, Receipt, RecordedEvent, cell_stream
 
 __all__ = ["DEFAULT_URL", "Negotiation", "Tracker", "open"]
 
@@ -91,6 +92,7 @@ if TYPE_CHECKING:
 DEFAULT_URL = "sqlite:///negotiations.db"
 """The embedded default: a SQLite file in the working directory."""
 
+
 _PENDING = "pending"  # an event's id until its readable id is made from its content
 
 When = date | datetime | str
@@ -98,13 +100,14 @@ When = date | datetime | str
 as an ISO 8601 string (``"2025-11-22"``, ``"2025-11-22T18:00:00+01:00"``)."""
 
 
-def _sql_store(url: str, create: bool, upgrade: bool) -> EventStore:
+def _sql_store(url: str, create: bool, upgrade: bool, decoded_cache: int) -> EventStore:
     from negotrack.store.sql import SqlEventStore  # noqa: PLC0415 - SQLAlchemy only when asked for
 
-    return SqlEventStore(url, create=create, upgrade=upgrade)
+    return SqlEventStore(url, create=create, upgrade=upgrade, decoded_cache=decoded_cache)
 
 
-def _memory_store(url: str, create: bool, upgrade: bool) -> EventStore:
+def _memory_store(url: str, create: bool, upgrade: bool, decoded_cache: int) -> EventStore:
+    # It keeps events, not rows: there is nothing to decode, so nothing to cache.
     from negotrack.store.memory import MemoryEventStore  # noqa: PLC0415
 
     if url.partition("://")[2]:
@@ -114,7 +117,7 @@ def _memory_store(url: str, create: bool, upgrade: bool) -> EventStore:
     return MemoryEventStore()
 
 
-_BACKENDS: dict[str, Callable[[str, bool, bool], EventStore]] = {
+_BACKENDS: dict[str, Callable[[str, bool, bool, int], EventStore]] = {
     "memory": _memory_store,
     "postgresql": _sql_store,
     "sqlite": _sql_store,
@@ -122,7 +125,13 @@ _BACKENDS: dict[str, Callable[[str, bool, bool], EventStore]] = {
 """The URL scheme (before any ``+driver``) -> the factory of its store."""
 
 
-def open(url: str | None = None, *, create: bool = True, upgrade: bool = False) -> Tracker:
+def open(
+    url: str | None = None,
+    *,
+    create: bool = True,
+    upgrade: bool = False,
+    decoded_cache: int = DECODED_CACHE,
+) -> Tracker:
     """Open the tracker on a database URL (default: ``$NEGOTRACK_DB``, else ``sqlite:///negotiations.db``).
 
     The URL's scheme picks the backend.
@@ -140,6 +149,10 @@ def open(url: str | None = None, *, create: bool = True, upgrade: bool = False) 
             schema (``negotrack db upgrade`` does the same from a shell).
             Opening a store that is up to date runs no DDL and takes no lock
             beyond reading, so a read-only role or file can open it.
+        decoded_cache: how many events read from a SQL store to keep decoded
+            (0: none).  A matrix, a history and :meth:`Tracker.events` read
+            a kept event without decoding its row again.  ``memory://``
+            keeps every event as it is and ignores it.
 
     Raises:
         MissingDependencyError: PostgreSQL without the ``postgres`` extra.
@@ -148,7 +161,12 @@ def open(url: str | None = None, *, create: bool = True, upgrade: bool = False) 
             store migrated by a newer negotrack.
         DatabaseError: the database cannot be opened (a missing SQLite file
             without ``create`` is :class:`DatabaseUnavailableError`).
+        ValidationError: ``decoded_cache`` is not a whole number from 0.
     """
+    if type(decoded_cache) is not int or decoded_cache < 0:
+        raise ValidationError(
+            f"decoded_cache must be a whole number of events from 0, got {decoded_cache!r}"
+        )
     url = url or os.environ.get("NEGOTRACK_DB") or DEFAULT_URL
     scheme = url.partition(":")[0].partition("+")[0]
     try:
@@ -156,7 +174,7 @@ def open(url: str | None = None, *, create: bool = True, upgrade: bool = False) 
     except KeyError:
         known = ", ".join(f"{name}://" for name in sorted(_BACKENDS))
         raise StoreError(f"unsupported store URL {url!r}: use one of {known}") from None
-    return Tracker(backend(url, create, upgrade))
+    return Tracker(backend(url, create, upgrade, decoded_cache))
 
 
 def _evidence(value: Evidence | Iterable[Evidence] | None) -> tuple[Evidence, ...]:
@@ -182,6 +200,7 @@ class Tracker:
         self.store: EventStore = store
         self._declared = rules.Declarations()
         self._declared_position = 0  # the log position the fold has read up to
+        self._batch: Batch | None = None  # the open batch() block's queue, if any
 
     def __enter__(self) -> Tracker:
         return self
@@ -217,8 +236,14 @@ class Tracker:
         Raises:
             DuplicateError: a negotiation with this id is open with other
                 values (the message names the fields that differ).
-            ValidationError: the id or the time zone is not valid.
+            ValidationError: the id or the time zone is not valid, or a
+                batch is open (its handle needs the negotiation written).
         """
+        if self._batch is not None:
+            raise ValidationError(
+                f"cannot open negotiation {negotiation_id!r} inside a batch: "
+                "open it before the batch() block"
+            )
         with _values_of("NegotiationOpened"):
             opened = NegotiationOpened(
                 negotiation=negotiation_id,
@@ -300,6 +325,33 @@ class Tracker:
             return records
         raise AssertionError("unreachable")  # pragma: no cover
 
+    @contextmanager
+    def batch(self) -> Iterator[Batch]:
+        """Write what the block records as one transaction: all of it, or nothing.
+
+        Inside the block, every write method of every negotiation of this
+        tracker checks its arguments and queues its event instead of writing
+        it; what it returns is the record as queued (position 0).  When the
+        block ends, the queued events are checked against the write rules and
+        appended together (:meth:`append`), and :attr:`Batch.records` holds
+        their stored records.  An exception inside the block, or a refusal at
+        its end, writes nothing.  Reads inside the block do not see the
+        queued events.  A batch opened inside a batch joins it.
+
+        Raises:
+            NegotrackError: at the end of the block, what :meth:`append` raises.
+        """
+        if self._batch is not None:
+            yield self._batch
+            return
+        batch = self._batch = Batch()
+        try:
+            yield batch
+            self._batch = None
+            batch.records = self.append(batch.events, expected_versions=batch.expected_versions)
+        finally:
+            self._batch = None
+
     def restore(
         self, records: Sequence[RecordedEvent], *, locate: rules.Locate | None = None
     ) -> list[RecordedEvent]:
@@ -363,6 +415,12 @@ class Tracker:
         ):
             self._declared.learn(record.event)
             self._declared_position = record.position
+
+    def _submit(self, events: list[Event], expected: Mapping[str, int]) -> list[RecordedEvent]:
+        """Append events now, or queue them in the open batch."""
+        if self._batch is not None:
+            return self._batch.queue(events, expected)
+        return self.append(events, expected_versions=expected)
 
     def _learn(self, events: Iterable[Event]) -> None:
         for event in events:
@@ -839,7 +897,7 @@ class Negotiation:
             reason=reason,
             replaced_by=replacement.event_id,
         )
-        retracted, replaced = self._tracker.append([retraction, replacement])
+        retracted, replaced = self._tracker._submit([retraction, replacement], {})
         return retracted, replaced
 
     def record_note(
@@ -862,6 +920,14 @@ class Negotiation:
             parties=_strings(parties, "parties"),
             evidence=_evidence(evidence),
         )
+
+    def batch(self) -> AbstractContextManager[Batch]:
+        """Write what the block records as one transaction (see :meth:`Tracker.batch`).
+
+        ``with negotiation.batch(): ...`` around many ``record_stance`` calls
+        commits once: all of them, or none if anything in the block fails.
+        """
+        return self._tracker.batch()
 
     # -- asking ----------------------------------------------------------------
 
@@ -1024,7 +1090,7 @@ class Negotiation:
         elif valid_at is not None:
             fields["valid_at"], fields["precision"] = valid_instant(valid_at, self.timezone)
         event = self._event(event_type, event_id, **fields)
-        return self._tracker.append([event], expected_versions=expected)[0]
+        return self._tracker._submit([event], expected or {})[0]
 
     def _event(self, event_type: type[_E], event_id: str | None, /, **fields: Any) -> _E:
         fields["negotiation"] = self.id

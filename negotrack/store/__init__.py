@@ -46,6 +46,7 @@ from negotrack.store.receipt import Receipt
 
 __all__ = [
     "CELL_EVENT_NAMES",
+    "DECODED_CACHE",
     "CellEntry",
     "CellKey",
     "EventStore",
@@ -58,6 +59,9 @@ __all__ = [
 
 CELL_EVENT_NAMES = frozenset(cls.__name__ for cls in CELL_EVENTS)
 """The type names of the stance events, the ones that enter cells."""
+
+DECODED_CACHE = 20_000
+"""How many events read from a SQL store are kept decoded, unless the opener says."""
 
 
 @attrs.frozen(kw_only=True)

@@ -211,7 +211,7 @@ def cell_history(
                 recorded_at=from_micros(row.r_recorded_at),
                 stream=row.r_stream,
                 version=row.r_version,
-                event=codec.decode(row.r_type, row.r_schema_version, row.r_payload),
+                event=codec.decode_stored(row.r_type, row.r_schema_version, row.r_payload),
                 hash=row.r_hash,
             ),
         )

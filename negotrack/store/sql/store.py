@@ -19,7 +19,7 @@ from negotrack.errors import (
     UnknownEventError,
 )
 from negotrack.events import Event
-from negotrack.store import CellEntry, CellKey, RecordedEvent, keying, migrations
+from negotrack.store import DECODED_CACHE, CellEntry, CellKey, RecordedEvent, keying, migrations
 from negotrack.store.integrity import verify_log
 from negotrack.store.receipt import Receipt
 from negotrack.store.sql import queries
@@ -78,7 +78,7 @@ class SqlEventStore:
         *,
         create: bool = True,
         upgrade: bool = False,
-        decoded_cache: int = 20_000,
+        decoded_cache: int = DECODED_CACHE,
     ) -> None:
         self.engine = url if isinstance(url, Engine) else make_engine(url)
         self.dialect = self.engine.dialect.name
@@ -256,11 +256,15 @@ class SqlEventStore:
     # -- reading --------------------------------------------------------------
 
     def read(self, *, after: int = 0, negotiation: str | None = None) -> Iterator[RecordedEvent]:
-        """Stream events in position order, a page at a time (memory stays flat)."""
+        """Stream events in position order, a page at a time (memory stays flat).
+
+        Events are decoded through the cache the matrix and history use, so a
+        replay after a matrix (or a second replay of a short log) decodes nothing again.
+        """
         while True:
             with self._connection() as conn:
                 rows = queries.log_page(conn, after, negotiation)
-            yield from map(record_of, rows)
+            yield from (record_of(row, self._decoded) for row in rows)
             if len(rows) < PAGE:
                 return
             after = rows[-1].position
