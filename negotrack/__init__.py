@@ -8,6 +8,7 @@ known at any time.
 from typing import TYPE_CHECKING as _TYPE_CHECKING
 from typing import Any as _Any
 
+from negotrack.batch import Batch
 from negotrack.errors import (
     AlreadyRetractedError,
     ChainBrokenError,
@@ -102,6 +103,7 @@ def __getattr__(name: str) -> _Any:
 __all__ = [
     "DEFAULT_URL",
     "AlreadyRetractedError",
+    "Batch",
     "BlocRow",
     "BlocStance",
     "Cell",

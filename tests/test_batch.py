@@ -48,6 +48,24 @@ def _three_stances(neg: negotrack.Negotiation) -> None:
     neg.withdraw_stance("GB", "territory", valid_at=day(2))
 
 
+def _fail_midway(neg: negotrack.Negotiation) -> None:
+    with neg.batch():
+        _three_stances(neg)
+        raise RuntimeError("spreadsheet row 7 is unreadable")
+
+
+def _record_in_batch(
+    neg: negotrack.Negotiation, parties: tuple[str, ...], expected: tuple[int | None, ...] = ()
+) -> None:
+    """One batch: a stance of each party on territory, on successive days."""
+    versions = expected or (None,) * len(parties)
+    with neg.batch():
+        for n, (party, version) in enumerate(zip(parties, versions, strict=True)):
+            neg.record_stance(
+                party, "territory", "support", valid_at=day(n + 1), expected_version=version
+            )
+
+
 class TestBatch:
     """A batch is one append: atomic, one transaction, its records kept."""
 
@@ -79,9 +97,8 @@ class TestBatch:
         with any_backend.tracker() as tracker:
             neg = open_test_negotiation(tracker)
             before = tracker.last_position()
-            with pytest.raises(RuntimeError, match="spreadsheet row 7"), neg.batch():
-                _three_stances(neg)
-                raise RuntimeError("spreadsheet row 7 is unreadable")
+            with pytest.raises(RuntimeError, match="spreadsheet row 7"):
+                _fail_midway(neg)
             assert tracker.last_position() == before
             # The tracker is not left in a batch: the next write is written at once.
             recorded = neg.record_stance("UA", "territory", "support", valid_at=day(1))
@@ -92,9 +109,8 @@ class TestBatch:
         with any_backend.tracker() as tracker:
             neg = open_test_negotiation(tracker)
             before = tracker.last_position()
-            with pytest.raises(UnknownPartyError, match="'XX'"), neg.batch():
-                neg.record_stance("GB", "territory", "support", valid_at=day(1))
-                neg.record_stance("XX", "territory", "support", valid_at=day(1))
+            with pytest.raises(UnknownPartyError, match="'XX'"):
+                _record_in_batch(neg, ("GB", "XX"))
             assert tracker.last_position() == before
 
     def test_queued_records_are_marked_not_yet_written(self, any_backend: Backend) -> None:
@@ -154,11 +170,5 @@ class TestBatch:
         with any_backend.tracker() as tracker:
             neg = open_test_negotiation(tracker)
             with pytest.raises(ValidationError, match="expected at version 0 and at version 1"):
-                with neg.batch():
-                    neg.record_stance(
-                        "GB", "territory", "support", valid_at=day(1), expected_version=0
-                    )
-                    neg.record_stance(
-                        "GB", "territory", "oppose", valid_at=day(2), expected_version=1
-                    )
+                _record_in_batch(neg, ("GB", "GB"), expected=(0, 1))
             assert not len(neg.history("GB", "territory"))

@@ -12,8 +12,7 @@ import sqlalchemy as sa
 from hypothesis import given
 
 import negotrack
-from negotrack import ChainBrokenError, StanceRecorded, ValidationError
-from negotrack import codec
+from negotrack import ChainBrokenError, StanceRecorded, ValidationError, codec
 from negotrack.codec import decode, decode_stored, encode, unstructure_event
 from negotrack.events import Event
 from negotrack.store.chain import chain
