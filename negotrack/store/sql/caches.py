@@ -39,17 +39,17 @@ class DecodedEvents:
     def __len__(self) -> int:
         return len(self._events)
 
-    def __call__(self, row: Any) -> Event:
+    def __call__(self, row_hash: str, type_name: str, schema_version: int, payload: str) -> Event:
         if self._size <= 0:
-            return decode(row)
-        found = self._events.get(row.hash)
+            return decode(row_hash, type_name, schema_version, payload)
+        found = self._events.get(row_hash)
         if found is None:
-            found = decode(row)
+            found = decode(row_hash, type_name, schema_version, payload)
             with self._lock:
                 if len(self._events) >= self._size:  # drop the older half, oldest first
                     for key in list(itertools.islice(self._events, max(1, self._size // 2))):
                         del self._events[key]
-                self._events[row.hash] = found
+                self._events[row_hash] = found
         return found
 
 

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, exists, func, select
 
-from negotrack import codec
-from negotrack._time import from_micros, to_micros
-from negotrack.events import Event
+from negotrack._time import to_micros
 from negotrack.store import CellEntry, CellKey, RecordedEvent
 from negotrack.store.keying import MARKER_ROW
 from negotrack.store.schema import cell_entries, cells, events, retractions, store_info
-from negotrack.store.sql.rows import PAGE, ROW_COLUMNS, record_of
+from negotrack.store.sql.rows import PAGE, ROW_COLUMNS, Decode, record_of
 
 __all__ = [
     "cell_history",
@@ -28,8 +26,6 @@ __all__ = [
 ]
 
 _NO_LIMIT = 2**62
-
-Decode = Callable[[Any], Event]
 
 
 def log_page(conn: Connection, after: int, negotiation: str | None) -> list[Any]:
@@ -136,7 +132,7 @@ def latest_entries(
     )
     entry = cell_entries.alias("entry")
     query = (
-        select(instants.c.party, *ROW_COLUMNS)
+        select(*ROW_COLUMNS, instants.c.party)
         .select_from(instants)
         .join(
             entry,
@@ -152,7 +148,7 @@ def latest_entries(
         .order_by(events.c.position)
     )
     for row in conn.execute(query):
-        yield CellEntry(party=row.party, record=record_of(row, decode))
+        yield CellEntry(party=row[-1], record=record_of(row, decode))
 
 
 _RETRACTING = events.alias("retracting")
@@ -160,14 +156,8 @@ _CELL_HISTORY = (
     # Built once: constructing this four-way join cost more than running it.
     select(
         *ROW_COLUMNS,
-        _RETRACTING.c.position.label("r_position"),
-        _RETRACTING.c.recorded_at.label("r_recorded_at"),
-        _RETRACTING.c.stream.label("r_stream"),
-        _RETRACTING.c.version.label("r_version"),
-        _RETRACTING.c.type.label("r_type"),
-        _RETRACTING.c.schema_version.label("r_schema_version"),
-        _RETRACTING.c.payload.label("r_payload"),
-        _RETRACTING.c.hash.label("r_hash"),
+        # The retraction's row, in the same order (record_of reads both by position).
+        *(_RETRACTING.c[column.name].label(f"r_{column.name}") for column in ROW_COLUMNS),
     )
     .select_from(cell_entries)
     .join(events, events.c.position == cell_entries.c.position)
@@ -204,16 +194,7 @@ def cell_history(
         CellEntry(
             party=cell.party,
             record=record_of(row, decode),
-            retracted_by=None
-            if row.r_position is None
-            else RecordedEvent(
-                position=row.r_position,
-                recorded_at=from_micros(row.r_recorded_at),
-                stream=row.r_stream,
-                version=row.r_version,
-                event=codec.decode_stored(row.r_type, row.r_schema_version, row.r_payload),
-                hash=row.r_hash,
-            ),
+            retracted_by=None if row[8] is None else record_of(row[8:], decode),
         )
         for row in conn.execute(_CELL_HISTORY, where)
     ]
