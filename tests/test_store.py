@@ -52,10 +52,7 @@ class TestSqlLog:
             recorded = neg.record_stance("GB", "territory", "support", valid_at=day(1))
             engine = tracker.store.engine
             with engine.begin() as conn:
-                if backend.name == "sqlite":
-                    conn.execute(sa.text("DROP TRIGGER events_no_update"))
-                else:
-                    conn.execute(sa.text("ALTER TABLE events DISABLE TRIGGER events_append_only"))
+                backend.allow_updates(conn)
                 conn.execute(
                     sa.text(
                         "UPDATE events SET payload = replace(payload, 'support', 'oppose') WHERE position = :p"

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from hypothesis import given
 
 import negotrack
-from negotrack import ChainBrokenError, StanceRecorded, ValidationError, codec
+from negotrack import ChainBrokenError, RecordedEvent, StanceRecorded, ValidationError, codec
 from negotrack.codec import decode, decode_stored, encode, unstructure_event
 from negotrack.events import Event
 from negotrack.store.chain import chain
@@ -72,6 +72,14 @@ class TestTrustedDecode:
             decode_stored("Nothing", 1, "{}")
 
 
+def _a_log_with_one_stance(backend: Backend) -> tuple[str, RecordedEvent]:
+    """The URL of a new log of the test negotiation holding one stance, and its record."""
+    url = backend.url()
+    with negotrack.open(url) as tracker:
+        neg = open_test_negotiation(tracker)
+        return url, neg.record_stance("GB", "territory", "support", valid_at=day(1))
+
+
 def _refuse(*_: object) -> None:
     raise AssertionError("a row of the store was validated again on reading")
 
@@ -81,10 +89,8 @@ class TestStoreReads:
 
     def test_reads_do_not_validate_again(self, backend: Backend) -> None:
         """The log, a matrix and a history read on a fresh tracker never run the validating decode."""
-        url = backend.url()
-        with negotrack.open(url) as tracker:
-            neg = open_test_negotiation(tracker)
-            neg.record_stance("GB", "territory", "support", valid_at=day(1))
+        url, _ = _a_log_with_one_stance(backend)
+        with negotrack.open(url, decoded_cache=0) as tracker:
             written = list(tracker.events())
         with negotrack.open(url) as tracker, mock.patch.object(codec, "structure_event", _refuse):
             assert list(tracker.events()) == written
@@ -94,10 +100,8 @@ class TestStoreReads:
 
     def test_verify_decodes_every_row_with_every_check(self, backend: Backend) -> None:
         """A row whose chain holds but which no valid event could have written fails verify()."""
-        url = backend.url()
+        url, recorded = _a_log_with_one_stance(backend)
         with negotrack.open(url) as tracker:
-            neg = open_test_negotiation(tracker)
-            recorded = neg.record_stance("GB", "territory", "support", valid_at=day(1))
             engine = tracker.store.engine
             with engine.begin() as conn:
                 rows = conn.execute(sa.select(events).order_by(events.c.position)).mappings().all()
@@ -106,10 +110,7 @@ class TestStoreReads:
                 # (escaped) but no event accepts.
                 payload = last["payload"].replace('"speaker":null', '"speaker":"\\u0000"')
                 row = {**last, "payload": payload}
-                if backend.name == "sqlite":
-                    conn.execute(sa.text("DROP TRIGGER events_no_update"))
-                else:
-                    conn.execute(sa.text("ALTER TABLE events DISABLE TRIGGER events_append_only"))
+                backend.allow_updates(conn)
                 conn.execute(
                     events.update()
                     .where(events.c.position == last["position"])
