@@ -6,7 +6,8 @@ Two views of the same work, on the benchmark's workload:
   * **per-event costs**, timed without a profiler: each step of the write path
     (reference checks, encoding, the hash chain, SQLAlchemy's inserts against
     the same rows through the driver's executemany) and of the read path
-    (fetching the rows, json.loads, decoding through cattrs) run alone in a loop;
+    (fetching the rows, json.loads, decoding through cattrs, and the trusted
+    decode reads use) run alone in a loop;
   * **a cProfile of the whole call**, its own time summed by area (sqlite3,
     SQLAlchemy, cattrs, attrs validators, json, hashing, negotrack's modules),
     plus the functions with the most own time; the same for a YAML import.
@@ -237,6 +238,10 @@ def run(args: argparse.Namespace, wl: Any, evs: list[Any], batches: Any, work: s
         (
             "  codec.decode (json.loads + structure)",
             per_call(lambda: [codec.decode(t, v, p) for t, v, p in payloads], n),
+        ),
+        (
+            "  codec.decode_stored (what reads use: no checks again)",
+            per_call(lambda: [codec.decode_stored(t, v, p) for t, v, p in payloads], n),
         ),
         (
             "  project_matrix over records already decoded",
