@@ -227,6 +227,8 @@ class ClaimRule:
         every = _by_event_id(claims)
         if not every:
             raise ValueError("a resolution needs at least one claim")
+        if len(every) == 1:  # most cells: one claim, chosen by every preference
+            return Resolution(claims=every, chosen=every, rule=self.name)
         standing = list(every)
         for preference in self.preferences:
             best = max(preference.rank(claim) for claim in standing)
@@ -301,6 +303,8 @@ def latest_resolution(claims: Iterable[Claim], rule: ClaimRule = DEFAULT_RULE) -
     live = list(claims)
     if not live:
         return None
-    last = max(to_micros(claim.valid_at) for claim in live)
-    resolution = rule.resolve(c for c in live if to_micros(c.valid_at) == last)
+    if len(live) > 1:  # one claim is at its own latest instant
+        last = max(to_micros(claim.valid_at) for claim in live)
+        live = [c for c in live if to_micros(c.valid_at) == last]
+    resolution = rule.resolve(live)
     return None if resolution.withdrawn else resolution
