@@ -92,7 +92,6 @@ if TYPE_CHECKING:
 DEFAULT_URL = "sqlite:///negotiations.db"
 """The embedded default: a SQLite file in the working directory."""
 
-
 _PENDING = "pending"  # an event's id until its readable id is made from its content
 
 When = date | datetime | str
@@ -347,7 +346,6 @@ class Tracker:
         batch = self._batch = Batch()
         try:
             yield batch
-            self._batch = None
             batch.records = self.append(batch.events, expected_versions=batch.expected_versions)
         finally:
             self._batch = None
