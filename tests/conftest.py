@@ -33,12 +33,12 @@ if TYPE_CHECKING:
     # profile below is loaded, or they would keep hypothesis' defaults.
     from negotrack.testing import StoreFactory
 
-settings.register_profile("dev", max_examples=40, deadline=None)
+settings.register_profile("dev", max_examples=25, deadline=None)
 # CI must finish well inside its time budget on 2 cores with every storage test run
 # on PostgreSQL too; the long profile is the documented deeper run (docs/testing.md).
 settings.register_profile(
     "ci",
-    max_examples=60,
+    max_examples=30,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
     print_blob=True,
