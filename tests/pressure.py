@@ -141,11 +141,11 @@ def _verify_loop(url: str, done: Path) -> tuple[int, list[str]]:
     return runs, alarms
 
 
-def load(url: str, *, writers: int, appends: int, seed: int = 0) -> Load:
+def load(url: str, *, writers: int, appends: int, folder: Path, seed: int = 0) -> Load:
     """Run the load on the empty store at ``url``; see the module's docstring."""
     with negotrack.open(url) as tracker:
         open_test_negotiation(tracker)
-    done = Path(f"{os.environ.get('TMPDIR', '/tmp')}/negotrack-load-{os.getpid()}-{seed}")
+    done = folder / f"load-done-{seed}"  # the head, once the writers are done
     done.unlink(missing_ok=True)
     with ProcessPoolExecutor(writers + 2, mp_context=_CONTEXT) as pool:
         follower = pool.submit(_follow, url, done)
@@ -244,6 +244,7 @@ def kills(url: str, *, kills: int, folder: Path, seed: int = 0, longest: float =
     mid_batch = acknowledged = missing = partial = failures = refused = 0
     for life in range(kills):
         acks = folder / f"acks-{life}"
+        acks.unlink(missing_ok=True)  # left by an earlier run in the same folder
         writer = _CONTEXT.Process(target=_write_batches, args=(url, life, acks))
         writer.start()
         while not (acks.exists() and acks.read_text(encoding="utf-8")):
@@ -267,7 +268,9 @@ def kills(url: str, *, kills: int, folder: Path, seed: int = 0, longest: float =
                 failures += 1
             try:
                 (neg,) = tracker.negotiations()
-                neg.record_stance("GB", "territory", "oppose", valid_at=day(0), note=f"after {life}")
+                neg.record_stance(
+                    "GB", "territory", "oppose", valid_at=day(0), note=f"after {life}"
+                )
             except negotrack.NegotrackError:
                 refused += 1
     return Kills(kills, mid_batch, acknowledged, missing, partial, failures, refused)

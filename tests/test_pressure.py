@@ -20,9 +20,9 @@ APPENDS = 100
 KILLS = 10
 
 
-def test_load(backend: Backend) -> None:
+def test_load(backend: Backend, tmp_path: Path) -> None:
     """Writers racing on shared cells, a follower and verify(): nothing lost, every conflict raised."""
-    figures = pressure.load(backend.url(), writers=WRITERS, appends=APPENDS)
+    figures = pressure.load(backend.url(), writers=WRITERS, appends=APPENDS, folder=tmp_path)
     assert figures.bad() == dict.fromkeys(figures.bad(), 0)
     assert figures.conflicts_on_purpose > 0
     assert figures.acknowledged + figures.conflicts_on_purpose + figures.conflicts_raced == (
