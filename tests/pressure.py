@@ -71,8 +71,13 @@ class Load:
 
     def bad(self) -> dict[str, int]:
         """The counts that must be 0, by name."""
-        names = [f.name for f in attrs.fields(Load)]
-        return {n: getattr(self, n) for n in names[names.index("lost") :]}
+        return _from(self, "lost")
+
+
+def _from(figures: Load | Kills, first: str) -> dict[str, int]:
+    """The counts of ``figures`` from the field ``first`` on, by name."""
+    names = [f.name for f in attrs.fields(type(figures))]
+    return {n: getattr(figures, n) for n in names[names.index(first) :]}
 
 
 def _own_cell(writer: int) -> tuple[str, str]:
@@ -199,8 +204,7 @@ class Kills:
 
     def bad(self) -> dict[str, int]:
         """The counts that must be 0, by name."""
-        names = [f.name for f in attrs.fields(Kills)]
-        return {n: getattr(self, n) for n in names[names.index("acknowledged_missing") :]}
+        return _from(self, "acknowledged_missing")
 
 
 BATCH = 20
