@@ -29,7 +29,8 @@ def _as_before_migrations(url: str) -> None:
 
     Its schema is taken back to the baseline and the version table dropped:
     what is left is exactly the baseline's tables, with the log as written
-    (no later revision touches the log's own tables).
+    (revision 0005 rekeys the cell index, and its downgrade puts the old key
+    back with the same rows; no other revision touches the log's own tables).
     """
     engine = make_engine(url)
     with engine.begin() as conn:

@@ -433,7 +433,7 @@ _COLUMNS = {
 _CONFLICT = {
     "events": "position",
     "cells": "negotiation, party, clause",
-    "cell_entries": "negotiation, party, clause, version",
+    "cell_entries": "negotiation, party, clause, valid_at, position",
     "retractions": "retracted",
 }
 

@@ -10,6 +10,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from negotrack.store.sql.engine import SQLITE_PRAGMAS
+
 from .workload import GENESIS, NEGOTIATION, Cell, FloorItem, Workload, dumps
 
 # ---------------------------------------------------------------------------
@@ -27,9 +29,10 @@ class RawConn:
     @classmethod
     def sqlite(cls, path: str) -> RawConn:
         conn = sqlite3.connect(path, isolation_level=None)
-        # The settings negotrack's engine uses: WAL, synchronous=NORMAL.
+        # The settings negotrack's engine uses: WAL, synchronous=NORMAL, its checkpoint size.
         conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
+        for pragma in SQLITE_PRAGMAS:
+            conn.execute(pragma)
         return cls(conn, "sqlite")
 
     def _sql(self, sql: str) -> str:

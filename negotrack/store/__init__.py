@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 import attrs
 
@@ -89,9 +89,12 @@ class CellEntry:
     retracted_by: RecordedEvent | None = None
 
 
-@attrs.frozen(order=True)
-class CellKey:
-    """A party x clause cell of one negotiation: the unit of optimistic concurrency."""
+class CellKey(NamedTuple):
+    """A party x clause cell of one negotiation: the unit of optimistic concurrency.
+
+    A named tuple rather than an attrs class: the write path hashes and compares
+    a key for every stance it appends, and a tuple does both in C.
+    """
 
     negotiation: str
     party: str

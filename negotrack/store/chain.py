@@ -2,14 +2,14 @@
 
 Each event is stored as one row of the columns in :data:`CHAINED`; ``chain``
 links the row to the one before it.  Every backend builds its rows with
-:func:`row_of`, so a log moved between backends keeps its hashes.
+:func:`row_values`, so a log moved between backends keeps its hashes.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -19,7 +19,16 @@ from negotrack.errors import ChainBrokenError, NegotrackError, StoreError
 from negotrack.events import Event
 from negotrack.store import stream_of
 
-__all__ = ["CHAINED", "GENESIS", "chain", "check_exported_link", "check_link", "row_of"]
+__all__ = [
+    "CHAINED",
+    "GENESIS",
+    "chain",
+    "chain_values",
+    "check_exported_link",
+    "check_link",
+    "row_of",
+    "row_values",
+]
 
 GENESIS = "0" * 64
 """The hash before the first event."""
@@ -47,13 +56,20 @@ _FROM_PAYLOAD = ("event_id", "stream", "type", "negotiation", "party", "clause",
 def chain(previous: str, row: Mapping[str, Any] | Any, key: bytes | None = None) -> str:
     """The hash of a row: every column that a query or a decoder trusts, and the previous hash.
 
+    ``row`` is read by column name; see :func:`chain_values` for the rule.
+    """
+    return chain_values(previous, [row[column] for column in CHAINED], key)
+
+
+def chain_values(previous: str, values: Sequence[Any], key: bytes | None = None) -> str:
+    """The hash of a row given as its values in :data:`CHAINED` order.
+
     Each field is written with its length (``~`` for NULL), so no value can pass
     for a boundary between fields, whatever characters ids and payloads hold.
     With ``key`` the hash is an HMAC-SHA256 under it (see :mod:`negotrack.store.keying`).
     """
     parts = [previous]
-    for column in CHAINED:
-        value = row[column]
+    for value in values:
         if value is None:
             parts.append("~")
         else:
@@ -68,23 +84,38 @@ def chain(previous: str, row: Mapping[str, Any] | Any, key: bytes | None = None)
 def row_of(
     event: Event, *, payload: str, position: int, stream: str, version: int, recorded_at: int
 ) -> dict[str, Any]:
-    """The row of an event (without its hash); times are integer microseconds (UTC)."""
+    """The row of an event (without its hash) by column name; see :func:`row_values`."""
+    values = row_values(
+        event,
+        payload=payload,
+        position=position,
+        stream=stream,
+        version=version,
+        recorded_at=recorded_at,
+    )
+    return dict(zip(CHAINED, values, strict=True))
+
+
+def row_values(
+    event: Event, *, payload: str, position: int, stream: str, version: int, recorded_at: int
+) -> tuple[Any, ...]:
+    """The row of an event in :data:`CHAINED` order (without its hash); times in microseconds."""
     party = getattr(event, "party", None) or getattr(event, "member", None)
     valid_at: datetime | None = getattr(event, "valid_at", None)
-    return {
-        "position": position,
-        "event_id": event.event_id,
-        "stream": stream,
-        "version": version,
-        "type": type(event).__name__,
-        "schema_version": event.schema_version,
-        "negotiation": event.negotiation,
-        "party": party,
-        "clause": getattr(event, "clause", None),
-        "valid_at": None if valid_at is None else to_micros(valid_at),
-        "recorded_at": recorded_at,
-        "payload": payload,
-    }
+    return (
+        position,
+        event.event_id,
+        stream,
+        version,
+        type(event).__name__,
+        event.schema_version,
+        event.negotiation,
+        party,
+        getattr(event, "clause", None),
+        None if valid_at is None else to_micros(valid_at),
+        recorded_at,
+        payload,
+    )
 
 
 def check_link(

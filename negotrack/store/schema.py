@@ -25,6 +25,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    PrimaryKeyConstraint,
     SmallInteger,
     String,
     Table,
@@ -81,16 +82,19 @@ cells = Table(
 cell_entries = Table(
     "cell_entries",
     metadata,
-    Column("negotiation", _Id, primary_key=True),
-    Column("party", _Id, primary_key=True),
-    Column("clause", _Id, primary_key=True),
-    Column("version", Integer, primary_key=True),
+    Column("negotiation", _Id, nullable=False),
+    Column("party", _Id, nullable=False),
+    Column("clause", _Id, nullable=False),
+    Column("version", Integer, nullable=False),
     Column("valid_at", BigInteger, nullable=False),
     Column("position", _Position, nullable=False),
     Column("withdrawn", Boolean, nullable=False),
-    # The as-of query walks this index backwards from (cell, T) to the first
-    # entry that is known and not retracted: one short seek per cell.
-    Index("cell_entries_as_of", "negotiation", "party", "clause", "valid_at", "position"),
+    # Keyed by what the as-of query seeks: it walks this key backwards from
+    # (cell, T) to the first entry that is known and not retracted, one short
+    # seek per cell.  On SQLite the rows live in that B-tree (WITHOUT ROWID), so
+    # an append writes one B-tree per entry (migration 0005).
+    PrimaryKeyConstraint("negotiation", "party", "clause", "valid_at", "position"),
+    sqlite_with_rowid=False,
 )
 
 retractions = Table(

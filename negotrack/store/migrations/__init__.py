@@ -2,7 +2,8 @@
 
 ``0001`` is the baseline (the schema before migrations, store schema 1);
 ``0002`` adds the follower checkpoints and the SQL face; ``0003`` makes the SQL
-face follow the claim rule.  The database records
+face follow the claim rule; ``0004`` refuses upserts; ``0005`` keys the cell
+index by the as-of seek.  The database records
 its revision in the table ``negotrack_alembic_version`` (not Alembic's default
 name, so that an application's own Alembic history can share the database).
 
@@ -44,7 +45,7 @@ __all__ = [
 ]
 
 VERSION_TABLE = "negotrack_alembic_version"
-REVISIONS = ("0001", "0002", "0003", "0004")
+REVISIONS = ("0001", "0002", "0003", "0004", "0005")
 """Every revision, oldest first (a test holds it equal to the scripts in versions/)."""
 BASELINE = REVISIONS[0]
 HEAD = REVISIONS[-1]

@@ -77,7 +77,7 @@ class Versions:
 
     def load(self, conn: Connection, streams: Iterable[str], cells: Iterable[CellKey]) -> None:
         """Read the versions of the streams and cells not held yet."""
-        wanted = sorted(set(streams) - self.streams.keys())
+        wanted = sorted({s for s in streams if s not in self.streams})
         for chunk in chunks(wanted):
             rows = conn.execute(
                 select(events.c.stream, func.max(events.c.version))
@@ -86,7 +86,7 @@ class Versions:
             )
             self.streams.update(dict.fromkeys(chunk, 0))
             self.streams.update({row[0]: row[1] for row in rows})
-        wanted_cells = sorted(set(cells) - self.cells.keys())
+        wanted_cells = sorted({key for key in cells if key not in self.cells})
         if conn.dialect.name == "sqlite":
             # SQLite plans a row-value IN as a scan of the whole index; one seek
             # per cell is far cheaper on a long log.
@@ -115,13 +115,17 @@ class Versions:
         self, conn: Connection, streams: Iterable[str], cells: Iterable[CellKey] = ()
     ) -> None:
         """Read the versions of named streams (cells or not) and of ``cells``."""
-        names = list(streams)
-        keys = [CellKey.of_stream(s) for s in names]
-        self.load(
-            conn,
-            [s for s, k in zip(names, keys, strict=True) if k is None],
-            [*cells, *(k for k in keys if k is not None)],
-        )
+        named_cells = list(cells)
+        others = []
+        for name in streams:
+            if name in self.streams:
+                continue  # a stream (not a cell) already held
+            key = CellKey.of_stream(name)
+            if key is None:
+                others.append(name)
+            else:
+                named_cells.append(key)
+        self.load(conn, others, named_cells)
 
     def current(self, stream: str) -> int:
         """The version of a stream name; a cell's version counts all its stance events."""

@@ -4,20 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from functools import cache
 from typing import Any
 
 import attrs
-from sqlalchemy import Connection, insert, select, text
+from sqlalchemy import Connection, Table, literal, literal_column, select, true
 
 from negotrack._time import from_micros, now_micros
 from negotrack.errors import ConcurrencyError, DuplicateError, StoreError
 from negotrack.events import Event, StanceRecorded, StanceRetracted, StanceWithdrawn
 from negotrack.store import CellKey, RecordedEvent, cells_of, keying, stream_of
-from negotrack.store.chain import GENESIS, chain, check_exported_link, row_of
+from negotrack.store.chain import GENESIS, chain_values, check_exported_link, row_values
 from negotrack.store.clock import check_restored_times, first_record_time
 from negotrack.store.identity import check_ids_unique
 from negotrack.store.schema import cell_entries, cells, events, retractions, store_info
-from negotrack.store.sql import queries
 from negotrack.store.sql.caches import Versions
 from negotrack.store.sql.rows import ROW_COLUMNS, chunks, record_of
 
@@ -39,11 +39,52 @@ def write_transaction(conn: Connection) -> Iterator[Connection]:
 
 
 # Exact to the microsecond whatever type extract() returns (double before PostgreSQL 14).
-_SERVER_NOW = text(
-    "SELECT extract(epoch FROM date_trunc('second', t))::bigint * 1000000"
+_SERVER_NOW = (
+    "(SELECT extract(epoch FROM date_trunc('second', t))::bigint * 1000000"
     " + extract(microseconds FROM t)::bigint % 1000000"
-    " FROM (SELECT clock_timestamp() AS t) AS server"
+    " FROM (SELECT clock_timestamp() AS t) AS server)"
 )
+
+_LAST = (
+    select(events.c.position, events.c.recorded_at, events.c.hash)
+    .order_by(events.c.position.desc())
+    .limit(1)
+    .subquery("last")
+)
+
+
+@cache
+def _head_query(dialect: str) -> Any:
+    """What an append reads first, in one round trip: the head, the chain's marker, the clock.
+
+    The row exists for an empty log too (the head's columns are then NULL).
+    Taken after the writers' lock, it sees every append committed before.
+    """
+    marker = select(store_info.c.value).where(store_info.c.key == keying.MARKER_ROW)
+    columns: list[Any] = [
+        _LAST.c.position,
+        _LAST.c.recorded_at,
+        _LAST.c.hash,
+        marker.scalar_subquery().label("marker"),
+    ]
+    if dialect == "postgresql":
+        columns.append(literal_column(_SERVER_NOW).label("server_now"))
+    one = select(literal(1).label("one")).subquery("one")
+    return select(*columns).select_from(one.outerjoin(_LAST, true()))
+
+
+@cache
+def _insert_statement(table: Table, paramstyle: str) -> str:
+    """A plain INSERT of every column of ``table``, in the driver's own placeholders.
+
+    Rows go to the driver's ``executemany`` as tuples: SQLAlchemy Core's
+    per-row parameter processing costs about as much as SQLite's own insert.
+    Names are quoted as the SQL standard does, which SQLite and PostgreSQL share.
+    """
+    mark = "?" if paramstyle == "qmark" else "%s"
+    names = ", ".join(f'"{column.name}"' for column in table.columns)
+    marks = ", ".join([mark] * len(table.columns))
+    return f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})'
 
 
 @attrs.define
@@ -51,32 +92,40 @@ class _Head:
     position: int
     recorded_at: int
     hash: str
+    marker: str | None
+
+
+_CELL_EVENTS = (StanceRecorded, StanceWithdrawn)
+"""The events whose stream is a cell: their version is the cell's."""
+
+_POSITION, _EVENT_ID, _VALID_AT, _RECORDED_AT = 0, 1, 9, 10
+"""Where :func:`~negotrack.store.chain.row_values` puts the values read back here."""
 
 
 def _index_entries(
-    event_: Event, row: Mapping[str, Any], versions: Versions, new_cells: dict[CellKey, None]
-) -> list[dict[str, Any]]:
-    """The cell entries of one new event, bumping each cell's version (and noting new cells)."""
+    event_: Event,
+    position: int,
+    valid_at: int,
+    versions: Versions,
+    new_cells: dict[CellKey, None],
+) -> list[tuple[Any, ...]]:
+    """The cell entries of one new event, in ``cell_entries``' column order.
+
+    Bumps each cell's version and notes the cells entered for the first time.
+    """
     entries = []
+    withdrawn = isinstance(event_, StanceWithdrawn)
+    cell_versions = versions.cells
     for key in cells_of(event_):
-        if versions.cells[key] == 0:
+        version = cell_versions[key] + 1
+        if version == 1:
             new_cells[key] = None
-        versions.cells[key] += 1
-        entries.append(
-            {
-                "negotiation": key.negotiation,
-                "party": key.party,
-                "clause": key.clause,
-                "version": versions.cells[key],
-                "valid_at": row["valid_at"],
-                "position": row["position"],
-                "withdrawn": isinstance(event_, StanceWithdrawn),
-            }
-        )
+        cell_versions[key] = version
+        entries.append((*key, version, valid_at, position, withdrawn))
     return entries
 
 
-def _earlier_position(rows: list[dict[str, Any]], retraction: StanceRetracted) -> int:
+def _earlier_position(rows: list[tuple[Any, ...]], retraction: StanceRetracted) -> int:
     """The position of the event a retraction names among the rows of its own batch.
 
     Raises:
@@ -84,8 +133,8 @@ def _earlier_position(rows: list[dict[str, Any]], retraction: StanceRetracted) -
             the retractions index cannot point at a row that is not written.
     """
     for row in rows:
-        if row["event_id"] == retraction.retracted:
-            return int(row["position"])
+        if row[_EVENT_ID] == retraction.retracted:
+            return int(row[_POSITION])
     raise StoreError(
         f"the retraction of {retraction.retracted!r} names no event written before it: "
         "append through a Tracker, which checks the write rules"
@@ -115,6 +164,7 @@ class Append:
         self.recorded_at = recorded_at  # given only by restore(), into an empty log
         self.hashes = hashes  # the exported chain a restore must reproduce, where known
         self.versions = versions or Versions(-1)
+        self._server_now: int | None = None
 
     def run(self, *, check_stored: bool) -> list[RecordedEvent]:
         """Write the batch; return the record of every event, in the order given."""
@@ -135,7 +185,13 @@ class Append:
             return [stored[event_id] for event_id in ids]
         streams = [stream_of(self.batch[i]) for i in fresh]
         entered = [key for i in fresh for key in cells_of(self.batch[i])]
-        versions.load_named(self.conn, [*streams, *self.expected], entered)
+        # A cell event's stream is its cell, already among those entered.
+        named = [
+            stream
+            for index, stream in zip(fresh, streams, strict=True)
+            if not isinstance(self.batch[index], _CELL_EVENTS)
+        ]
+        versions.load_named(self.conn, [*named, *self.expected], entered)
         for stream, version in self.expected.items():
             if versions.current(stream) != version:
                 raise ConcurrencyError(stream, version, versions.current(stream))
@@ -146,17 +202,17 @@ class Append:
         if given is not None:
             check_restored_times(given, now)
         recorded = first_record_time(now, head.recorded_at, len(fresh))
-        rows: list[dict[str, Any]] = []
-        entry_rows: list[dict[str, Any]] = []
+        rows: list[tuple[Any, ...]] = []
+        entry_rows: list[tuple[Any, ...]] = []
         new_cells: dict[CellKey, None] = {}
-        retraction_rows: list[dict[str, Any]] = []
+        retraction_rows: list[tuple[int, int]] = []
         records: dict[str, RecordedEvent] = dict(stored)
         position, previous, plain = head.position, head.hash, head.hash
         for offset, (index, stream) in enumerate(zip(fresh, streams, strict=True)):
             event_ = self.batch[index]
             position += 1
             version = self._next_version(event_, stream, versions)
-            row = row_of(
+            values = row_values(
                 event_,
                 payload=self.payloads[index],
                 position=position,
@@ -164,45 +220,46 @@ class Append:
                 version=version,
                 recorded_at=recorded + offset if given is None else given[index],
             )
-            previous = row["hash"] = chain(previous, row, key)
-            rows.append(row)
-            entry_rows += _index_entries(event_, row, versions, new_cells)
+            previous = chain_values(previous, values, key)
+            rows.append((*values, previous))
+            entry_rows += _index_entries(event_, position, values[_VALID_AT], versions, new_cells)
             if isinstance(event_, StanceRetracted):
                 target = retracted.get(event_.retracted) or _earlier_position(rows, event_)
-                retraction_rows.append({"retracted": target, "position": position})
+                retraction_rows.append((target, position))
             if self.hashes is not None:
-                plain = chain(plain, row)
-                check_exported_link(self.hashes[index], row["hash"], plain, index + 1)
+                plain = chain_values(plain, values)
+                check_exported_link(self.hashes[index], previous, plain, index + 1)
             records[event_.event_id] = RecordedEvent(
                 position=position,
-                recorded_at=from_micros(row["recorded_at"]),
+                recorded_at=from_micros(values[_RECORDED_AT]),
                 stream=stream,
                 version=version,
                 event=event_,
-                hash=row["hash"],
+                hash=previous,
             )
-        self._insert(rows, entry_rows, list(new_cells), retraction_rows)
+        self._insert(events, rows)
+        self._insert(cell_entries, entry_rows)
+        self._insert(cells, list(new_cells))  # a cell's row is written with its first entry
+        self._insert(retractions, retraction_rows)
         versions.position = position
         return [records[event_id] for event_id in ids]
 
     def _now(self) -> int:
-        """The store's clock, in microseconds; taken under the writers' lock.
+        """The store's clock, in microseconds; read under the writers' lock.
 
-        On PostgreSQL it is the server's: clients on several hosts then agree,
-        and one fast client clock cannot drag everyone's record times ahead.
+        On PostgreSQL it is the server's (read with the head): clients on several
+        hosts then agree, and one fast client clock cannot drag everyone's record
+        times ahead.
         """
-        if self.conn.dialect.name == "postgresql":
-            return int(self.conn.execute(_SERVER_NOW).scalar_one())
+        if self._server_now is not None:
+            return self._server_now
         return now_micros()
 
     def _key(self, head: _Head) -> bytes | None:
         """The key the store's chain is made with; an empty store takes the key offered."""
-        marker = queries.chain_marker(self.conn)
-        key = keying.key_for(marker, self.chain_key, has_events=head.position > 0)
-        if key is not None and marker is None:
-            self.conn.execute(
-                insert(store_info), {"key": keying.MARKER_ROW, "value": keying.marker_of(key)}
-            )
+        key = keying.key_for(head.marker, self.chain_key, has_events=head.position > 0)
+        if key is not None and head.marker is None:
+            self._insert(store_info, [(keying.MARKER_ROW, keying.marker_of(key))])
         return key
 
     def _already_stored(self) -> dict[str, RecordedEvent]:
@@ -230,41 +287,21 @@ class Append:
         return stored
 
     def _next_version(self, event_: Event, stream: str, versions: Versions) -> int:
-        if isinstance(event_, StanceRecorded | StanceWithdrawn):
+        if isinstance(event_, _CELL_EVENTS):
             # A cell's stream: its version is the cell's, bumped with the entry in run().
-            return versions.current(stream) + 1
+            return versions.cells[CellKey(event_.negotiation, event_.party, event_.clause)] + 1
         versions.streams[stream] += 1
         return versions.streams[stream]
 
     def _head(self) -> _Head:
-        row = self.conn.execute(
-            select(events.c.position, events.c.recorded_at, events.c.hash)
-            .order_by(events.c.position.desc())
-            .limit(1)
-        ).first()
-        if row is None:
-            return _Head(position=0, recorded_at=0, hash=GENESIS)
-        return _Head(position=row.position, recorded_at=row.recorded_at, hash=row.hash)
+        dialect = self.conn.dialect.name
+        row = self.conn.execute(_head_query(dialect)).one()
+        self._server_now = row.server_now if dialect == "postgresql" else None
+        if row.position is None:
+            return _Head(0, 0, GENESIS, row.marker)
+        return _Head(row.position, row.recorded_at, row.hash, row.marker)
 
-    def _insert(
-        self,
-        rows: list[dict[str, Any]],
-        entry_rows: list[dict[str, Any]],
-        new_cells: list[CellKey],
-        retraction_rows: list[dict[str, Any]],
-    ) -> None:
-        if not rows:
-            return
-        self.conn.execute(insert(events), rows)
-        if entry_rows:
-            self.conn.execute(insert(cell_entries), entry_rows)
-        if new_cells:  # a cell's first entry: its row in `cells` is written with it
-            self.conn.execute(
-                insert(cells),
-                [
-                    {"negotiation": k.negotiation, "party": k.party, "clause": k.clause}
-                    for k in new_cells
-                ],
-            )
-        if retraction_rows:
-            self.conn.execute(insert(retractions), retraction_rows)
+    def _insert(self, table: Table, rows: Sequence[Sequence[Any]]) -> None:
+        if rows:
+            statement = _insert_statement(table, self.conn.dialect.paramstyle)
+            self.conn.exec_driver_sql(statement, list(rows))
