@@ -67,6 +67,22 @@ class TestUpgrade:
         assert migrations.current(engine) == (State.CURRENT, migrations.HEAD)
         engine.dispose()
 
+    def test_the_cell_index_is_keyed_by_the_as_of_seek(self, backend: Backend) -> None:
+        """Revision 0005: cell entries are keyed by (cell, valid time, position), on SQLite in that B-tree itself."""
+        engine = make_engine(backend.url())
+        migrations.upgrade(engine)
+        with engine.connect() as conn:
+            inspector = sa.inspect(conn)
+            key = inspector.get_pk_constraint("cell_entries")["constrained_columns"]
+            assert key == ["negotiation", "party", "clause", "valid_at", "position"]
+            assert [i["name"] for i in inspector.get_indexes("cell_entries")] == []
+            if backend.name == "sqlite":
+                made = conn.exec_driver_sql(
+                    "SELECT sql FROM sqlite_master WHERE name = 'cell_entries'"
+                ).scalar_one()
+                assert made.rstrip().endswith("WITHOUT ROWID")
+        engine.dispose()
+
     # Each example builds a store and migrates it (about 1 s on PostgreSQL): a
     # fixed budget keeps CI bounded, whatever the profile.
     @settings(max_examples=25)

@@ -289,6 +289,24 @@ class TestOpen:
             tracker.checkpoint("alerts")
 
 
+class TestSqliteSettings:
+    """What every SQLite connection of a store is set to (negotrack.store.sql.engine)."""
+
+    def test_every_connection_checkpoints_late_and_syncs_at_checkpoints(self, tmp_path: Path) -> None:
+        """synchronous=NORMAL, a checkpoint every 10,000 WAL pages, the WAL cut back to 64 MiB."""
+        with negotrack.open(f"sqlite:///{tmp_path / 'log.db'}") as tracker:
+            with tracker.store.engine.connect() as conn:
+                read = {
+                    pragma: conn.exec_driver_sql(f"PRAGMA {pragma}").scalar_one()
+                    for pragma in ("synchronous", "wal_autocheckpoint", "journal_size_limit")
+                }
+            assert read == {
+                "synchronous": 1,  # NORMAL
+                "wal_autocheckpoint": 10_000,
+                "journal_size_limit": 64 * 1024 * 1024,
+            }
+
+
 class TestProtocol:
     """A backend written against the EventStore protocol alone works with the tracker."""
 
