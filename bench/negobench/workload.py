@@ -238,11 +238,13 @@ def stance_event(s: Stance) -> StanceRecorded:
 
 
 def floor_payload(s: Stance) -> dict[str, Any]:
-    """The same JSON object negotrack stores for the stance (checked in check_payloads)."""
+    """The same JSON object negotrack stores for the stance (checked by check_same_rows)."""
     return {
+        "basis": None,
         "clause": s.clause,
         "conditions": None,
         "confidence": None,
+        "earliest": None,
         "event_id": s.event_id,
         "evidence": [
             {
