@@ -30,15 +30,46 @@ import attrs
 from negotrack.events import Event
 from negotrack.model import StanceValue, stance_point
 
-__all__ = ["builder"]
+__all__ = ["builder", "maker"]
 
 _Build = Callable[[Any], Any]
 _E = TypeVar("_E", bound=Event)
+_T = TypeVar("_T")
 
 
 def builder(cls: type[_E]) -> Callable[[dict[str, Any]], _E]:
     """The function that builds a ``cls`` from its current-schema payload, checking nothing."""
     return _record(typing.cast("Any", cls))  # type objects hash; the cache cannot say so
+
+
+def maker(cls: type[_T]) -> Callable[..., _T]:
+    """The function that makes a ``cls`` from every field (no defaults), checking nothing.
+
+    For values the store and the projections assemble from parts already
+    checked (a record of a stored row, a claim of a stored event): attrs'
+    ``__init__`` of a frozen class sets each field through a generic
+    ``object.__setattr__``; this sets each slot directly, in half the time.
+    """
+    return _fields_maker(typing.cast("Any", cls))
+
+
+@functools.cache
+def _fields_maker(cls: Any) -> Callable[..., Any]:
+    names = [field.name for field in attrs.fields(cls)]
+    scope: dict[str, Any] = {"_new": object.__new__, "_cls": cls}
+    arguments, lines = [*names, "_new=_new", "_cls=_cls"], ["    made = _new(_cls)"]
+    for index, name in enumerate(names):
+        scope[f"_slot{index}"] = _slot(cls, name)
+        arguments.append(f"_slot{index}=_slot{index}")
+        lines.append(f"    _slot{index}(made, {name})")
+    make: Callable[..., Any] = _compiled(f"make_{cls.__name__}", arguments, lines, scope)
+    return make
+
+
+def _compiled(name: str, arguments: list[str], lines: list[str], scope: dict[str, Any]) -> Any:
+    source = "\n".join([f"def {name}({', '.join(arguments)}):", *lines, "    return made"])
+    exec(source, scope)  # noqa: S102 - made from a class's own field names
+    return scope[name]
 
 
 @functools.cache
@@ -65,10 +96,7 @@ def _record(cls: Any) -> _Build:
         scope[f"_slot{index}"] = _slot(cls, field.name)
         arguments.append(f"_slot{index}=_slot{index}")
         lines.append(f"    _slot{index}(made, {value})")
-    name = f"build_{cls.__name__}"
-    source = "\n".join([f"def {name}({', '.join(arguments)}):", *lines, "    return made"])
-    exec(source, scope)  # noqa: S102 - made above from the class's own field names
-    build: _Build = scope[name]
+    build: _Build = _compiled(f"build_{cls.__name__}", arguments, lines, scope)
     return build
 
 

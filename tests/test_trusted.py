@@ -132,6 +132,17 @@ class TestDecodedCache:
             first, second = list(tracker.events()), list(tracker.events())
             assert all(a.event is b.event for a, b in zip(first, second, strict=True))
 
+    def test_reading_a_log_longer_than_the_cache_evicts_nothing(self, backend: Backend) -> None:
+        """A full read keeps the events the cache held (the same objects) and its size."""
+        with negotrack.open(backend.url(), decoded_cache=2) as tracker:
+            open_test_negotiation(tracker)
+            ids = [r.event.event_id for r in tracker.events()]
+            assert len(ids) > 4
+            held = [tracker.event(event_id).event for event_id in ids[:2]]
+            list(tracker.events())
+            assert all(tracker.event(i).event is e for i, e in zip(ids, held, strict=False))
+            assert len(tracker.store._decoded) == 2  # type: ignore[attr-defined]
+
     def test_a_cache_of_zero_keeps_nothing(self, backend: Backend) -> None:
         """open(url, decoded_cache=0) decodes every read afresh."""
         with negotrack.open(backend.url(), decoded_cache=0) as tracker:

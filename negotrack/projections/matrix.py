@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
-from negotrack._time import to_micros
 from negotrack.events import ClauseAmended, ClauseTabled, ClauseWithdrawn, Reading
 from negotrack.model import ClauseVersion, Evidence, Ordinal, Precision, StanceValue, stance_label
 from negotrack.projections.claims import (
@@ -24,8 +23,9 @@ from negotrack.projections.claims import (
     ClaimRule,
     Resolution,
     claims_of,
+    fold_cells,
     latest_resolution,
-    project_claims_matrix,
+    resolve_cells,
 )
 from negotrack.projections.possibly import PossiblyHeld
 from negotrack.projections.registry import project_clauses
@@ -367,19 +367,12 @@ def project_matrix(
     marked stale from the clause versions known at ``known_at``.
     """
     clause_records: list[RecordedEvent] = []
-    known_us = None if known_at is None else to_micros(known_at)
 
-    def passing(log: Iterable[RecordedEvent]) -> Iterator[RecordedEvent]:
-        # One pass over the log: the clause events known at known_at are kept
-        # as they go by, so a generator (tracker.events()) is read only once.
-        for record in log:
-            if (
-                isinstance(record.event, _CLAUSE_EVENTS)
-                and record.event.negotiation == negotiation
-                and (known_us is None or to_micros(record.recorded_at) <= known_us)
-            ):
-                clause_records.append(record)
-            yield record
+    def keep_clause(record: RecordedEvent) -> None:
+        # The clause events known at known_at are kept as the fold goes by,
+        # so a generator (tracker.events()) is read only once.
+        if isinstance(record.event, _CLAUSE_EVENTS):
+            clause_records.append(record)
 
-    resolutions = project_claims_matrix(passing(records), negotiation, as_of, known_at, rule)
-    return _matrix(resolutions, negotiation, as_of, known_at, clause_records)
+    held = fold_cells(records, negotiation, as_of, known_at, other=keep_clause)
+    return _matrix(resolve_cells(held, rule), negotiation, as_of, known_at, clause_records)
