@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
+from operator import attrgetter
 from typing import Any, cast
 
 import attrs
@@ -36,6 +37,7 @@ from negotrack.events import (
 )
 from negotrack.model import Evidence, Precision, StanceValue, stance_label
 from negotrack.store import RecordedEvent
+from negotrack.trusted import maker
 
 __all__ = [
     "CONFIDENCE",
@@ -94,6 +96,10 @@ class Claim:
         return None if self.stance is None else stance_label(self.stance)
 
 
+# Claims are made from events the log checked: every field given, nothing checked again.
+_claim = maker(Claim)
+
+
 def claims_of(record: RecordedEvent) -> list[Claim]:
     """The claims a stance event makes: one per party whose cell it fills or empties.
 
@@ -105,31 +111,26 @@ def claims_of(record: RecordedEvent) -> list[Claim]:
         raise TypeError(f"{type(event).__name__} makes no claim on a cell")
     # With no evidence at all nothing shows the party said it: the claim is ours.
     stated = any(e.stated for e in event.evidence)
+    held: dict[str, Any] = {"signatories": (), "readings": (), "speaker": None}
     if isinstance(event, StanceWithdrawn):
         parties: tuple[str, ...] = (event.party,)
-        held: dict[str, Any] = {"stance": None, "confidence": None}
-    elif isinstance(event, JointStatementRecorded):
-        parties = event.signatories
-        held = {
-            "stance": event.stance,
-            "confidence": event.confidence,
-            "salience": event.salience,
-            "conditions": event.conditions,
-            "signatories": event.signatories,
-            "readings": event.readings,
-            "speaker": event.speaker,
-        }
+        held.update(stance=None, confidence=None, salience=None, conditions=None)
     else:
-        parties = (event.party,)
-        held = {
-            "stance": event.stance,
-            "confidence": event.confidence,
-            "salience": event.salience,
-            "conditions": event.conditions,
-            "speaker": event.speaker,
-        }
+        parties = (event.party,) if isinstance(event, StanceRecorded) else event.signatories
+        held.update(
+            stance=event.stance,
+            confidence=event.confidence,
+            salience=event.salience,
+            conditions=event.conditions,
+            speaker=event.speaker,
+        )
+        if isinstance(event, JointStatementRecorded):
+            held.update(signatories=event.signatories, readings=event.readings)
+    # The clause version a stance names, once the format can say it;
+    # events without the field answer the text in force at valid_at.
+    answers = getattr(event, "answers", None)
     return [
-        Claim(
+        _claim(
             party=party,
             clause=event.clause,
             valid_at=event.valid_at,
@@ -139,9 +140,7 @@ def claims_of(record: RecordedEvent) -> list[Claim]:
             position=record.position,
             recorded_at=record.recorded_at,
             evidence=event.evidence,
-            # The clause version a stance names, once the format can say it;
-            # events without the field answer the text in force at valid_at.
-            answers=getattr(event, "answers", None),
+            answers=answers,
             **held,
         )
         for party in parties
@@ -188,7 +187,8 @@ class Resolution:
     @property
     def conflict(self) -> bool:
         """Whether the claims the rule left standing disagree: no single stance is shown."""
-        return len({claim.stance for claim in self.chosen}) > 1
+        chosen = self.chosen
+        return len(chosen) > 1 and len({claim.stance for claim in chosen}) > 1
 
     @property
     def stance(self) -> StanceValue | None:
@@ -201,8 +201,12 @@ class Resolution:
         return not self.conflict and self.chosen[0].stance is None
 
 
+_resolution = maker(Resolution)  # made by ClaimRule.resolve from the claims it was given
+_event_id = attrgetter("event_id")
+
+
 def _by_event_id(claims: Iterable[Claim]) -> tuple[Claim, ...]:
-    return tuple(sorted(claims, key=lambda claim: claim.event_id))
+    return tuple(sorted(claims, key=_event_id))
 
 
 @attrs.frozen
@@ -232,12 +236,12 @@ class ClaimRule:
         if not every:
             raise ValueError("a resolution needs at least one claim")
         if len(every) == 1:  # most cells: one claim, chosen by every preference
-            return Resolution(claims=every, chosen=every, rule=self.name)
+            return _resolution(claims=every, chosen=every, rule=self.name)
         standing = list(every)
         for preference in self.preferences:
             best = max(preference.rank(claim) for claim in standing)
             standing = [claim for claim in standing if preference.rank(claim) == best]
-        return Resolution(claims=every, chosen=tuple(standing), rule=self.name)
+        return _resolution(claims=every, chosen=tuple(standing), rule=self.name)
 
 
 DEFAULT_RULE = ClaimRule((STATED, CONFIDENCE))

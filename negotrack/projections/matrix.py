@@ -29,8 +29,9 @@ from negotrack.projections.claims import (
 )
 from negotrack.projections.possibly import PossiblyHeld
 from negotrack.projections.registry import project_clauses
-from negotrack.projections.stale import is_stale
+from negotrack.projections.stale import is_stale, text_in_force
 from negotrack.store import CellEntry, RecordedEvent
+from negotrack.trusted import maker
 
 if TYPE_CHECKING:
     import pandas
@@ -139,19 +140,23 @@ class Cell:
         }
 
 
+_cell = maker(Cell)  # every field from a resolution of checked events
+
+
 def cell_of(resolution: Resolution, *, stale: bool = False) -> Cell:
     """The cell a resolution shows (a withdrawn resolution leaves its cell empty: not here).
 
     Raises:
         ValueError: the resolution is a withdrawal.
     """
-    if resolution.withdrawn:
-        raise ValueError("a withdrawal fills no cell")
+    conflict = resolution.conflict
     shown = resolution.chosen[0]
-    return Cell(
+    if not conflict and shown.stance is None:
+        raise ValueError("a withdrawal fills no cell")
+    return _cell(
         party=shown.party,
         clause=shown.clause,
-        stance=resolution.stance,
+        stance=None if conflict else shown.stance,
         valid_at=shown.valid_at,
         precision=shown.precision,
         recorded_at=shown.recorded_at,
@@ -167,7 +172,7 @@ def cell_of(resolution: Resolution, *, stale: bool = False) -> Cell:
         claims=resolution.claims,
         chosen=tuple(c.event_id for c in resolution.chosen),
         rule=resolution.rule,
-        conflicting=resolution.conflict,
+        conflicting=conflict,
         stale=stale,
     )
 
@@ -309,8 +314,15 @@ def _matrix(
     versions: Mapping[str, Sequence[ClauseVersion]] = {
         clause_id: clause.versions for clause_id, clause in project_clauses(clause_records).items()
     }
+    # The text in force at as_of, once per clause: a cell can only be stale
+    # where it is an amendment.
+    amended = {
+        clause
+        for clause, held in versions.items()
+        if (current := text_in_force(held, as_of)) is not None and current.change == "amended"
+    }
     cells = {
-        key: cell_of(r, stale=is_stale(r.chosen, versions.get(key[1], ()), as_of))
+        key: cell_of(r, stale=key[1] in amended and is_stale(r.chosen, versions[key[1]], as_of))
         for key, r in resolutions.items()
     }
     return Matrix(negotiation=negotiation, as_of=as_of, known_at=known_at, cells=cells)
