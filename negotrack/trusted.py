@@ -88,11 +88,20 @@ def _record(cls: Any) -> _Build:
     arguments, lines = ["payload", "_new=_new", "_cls=_cls"], ["    made = _new(_cls)"]
     for index, field in enumerate(attrs.fields(cls)):
         value = f"payload[{field.name!r}]"
-        convert = _value(hints[field.name])
+        # An optional value or a tuple is converted in line, not through one
+        # more function call per field (three per stance event).
+        shape, convert = _shape(hints[field.name])
+        name = f"_convert{index}"
         if convert is not None:
-            scope[f"_convert{index}"] = convert
-            arguments.append(f"_convert{index}=_convert{index}")
-            value = f"_convert{index}({value})"
+            scope[name] = convert
+            arguments.append(f"{name}={name}")
+        if shape == "optional" and convert is not None:
+            lines.append(f"    value = {value}")
+            value = f"value if value is None else {name}(value)"
+        elif shape == "tuple":
+            value = f"tuple({value})" if convert is None else f"tuple(map({name}, {value}))"
+        elif convert is not None:
+            value = f"{name}({value})"
         scope[f"_slot{index}"] = _slot(cls, field.name)
         arguments.append(f"_slot{index}=_slot{index}")
         lines.append(f"    _slot{index}(made, {value})")
@@ -134,6 +143,17 @@ def _value(kind: Any) -> _Build | None:
     from negotrack.codec import converter  # noqa: PLC0415 - codec imports this module
 
     return functools.partial(converter.structure, cl=kind)
+
+
+def _shape(kind: Any) -> tuple[str, _Build | None]:
+    """Whether a field is ``optional``, a ``tuple`` or ``plain``, and how its value is converted."""
+    origin, args = typing.get_origin(kind), typing.get_args(kind)
+    if origin in (types.UnionType, typing.Union) and type(None) in args:
+        (inner,) = (arg for arg in args if arg is not type(None))
+        return "optional", _value(inner)
+    if origin is tuple:
+        return "tuple", _value(args[0])
+    return "plain", _value(kind)
 
 
 def _optional(convert: _Build | None) -> _Build | None:
