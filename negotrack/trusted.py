@@ -7,6 +7,8 @@ every field a second time, which costs five times the JSON parse.  The
 builders here set the fields of an event directly instead, converting only
 what JSON cannot hold (instants, dates, choices, stance labels, tuples), so
 that a replay of the log pays for parsing, not for checking again.
+:func:`maker` does the same for values assembled from such events (a record
+of a row, a claim, a cell, a history entry).
 
 They are for rows of the store alone: a payload from outside (a file, an
 import) goes through :func:`negotrack.codec.structure_event`, and
