@@ -7,6 +7,8 @@ every field a second time, which costs five times the JSON parse.  The
 builders here set the fields of an event directly instead, converting only
 what JSON cannot hold (instants, dates, choices, stance labels, tuples), so
 that a replay of the log pays for parsing, not for checking again.
+:func:`maker` does the same for values assembled from such events (a record
+of a row, a claim, a cell, a history entry).
 
 They are for rows of the store alone: a payload from outside (a file, an
 import) goes through :func:`negotrack.codec.structure_event`, and
@@ -30,15 +32,46 @@ import attrs
 from negotrack.events import Event
 from negotrack.model import StanceValue, stance_point
 
-__all__ = ["builder"]
+__all__ = ["builder", "maker"]
 
 _Build = Callable[[Any], Any]
 _E = TypeVar("_E", bound=Event)
+_T = TypeVar("_T")
 
 
 def builder(cls: type[_E]) -> Callable[[dict[str, Any]], _E]:
     """The function that builds a ``cls`` from its current-schema payload, checking nothing."""
     return _record(typing.cast("Any", cls))  # type objects hash; the cache cannot say so
+
+
+def maker(cls: type[_T]) -> Callable[..., _T]:
+    """The function that makes a ``cls`` from every field (no defaults), checking nothing.
+
+    For values the store and the projections assemble from parts already
+    checked (a record of a stored row, a claim of a stored event): attrs'
+    ``__init__`` of a frozen class sets each field through a generic
+    ``object.__setattr__``; this sets each slot directly, in half the time.
+    """
+    return _fields_maker(typing.cast("Any", cls))
+
+
+@functools.cache
+def _fields_maker(cls: Any) -> Callable[..., Any]:
+    names = [field.name for field in attrs.fields(cls)]
+    scope: dict[str, Any] = {"_new": object.__new__, "_cls": cls}
+    arguments, lines = [*names, "_new=_new", "_cls=_cls"], ["    made = _new(_cls)"]
+    for index, name in enumerate(names):
+        scope[f"_slot{index}"] = _slot(cls, name)
+        arguments.append(f"_slot{index}=_slot{index}")
+        lines.append(f"    _slot{index}(made, {name})")
+    make: Callable[..., Any] = _compiled(f"make_{cls.__name__}", arguments, lines, scope)
+    return make
+
+
+def _compiled(name: str, arguments: list[str], lines: list[str], scope: dict[str, Any]) -> Any:
+    source = "\n".join([f"def {name}({', '.join(arguments)}):", *lines, "    return made"])
+    exec(source, scope)  # noqa: S102 - made from a class's own field names
+    return scope[name]
 
 
 @functools.cache
@@ -57,18 +90,24 @@ def _record(cls: Any) -> _Build:
     arguments, lines = ["payload", "_new=_new", "_cls=_cls"], ["    made = _new(_cls)"]
     for index, field in enumerate(attrs.fields(cls)):
         value = f"payload[{field.name!r}]"
-        convert = _value(hints[field.name])
+        # An optional value or a tuple is converted in line, not through one
+        # more function call per field (three per stance event).
+        shape, convert = _shape(hints[field.name])
+        name = f"_convert{index}"
         if convert is not None:
-            scope[f"_convert{index}"] = convert
-            arguments.append(f"_convert{index}=_convert{index}")
-            value = f"_convert{index}({value})"
+            scope[name] = convert
+            arguments.append(f"{name}={name}")
+        if shape == "optional" and convert is not None:
+            lines.append(f"    value = {value}")
+            value = f"value if value is None else {name}(value)"
+        elif shape == "tuple":
+            value = f"tuple({value})" if convert is None else f"tuple(map({name}, {value}))"
+        elif convert is not None:
+            value = f"{name}({value})"
         scope[f"_slot{index}"] = _slot(cls, field.name)
         arguments.append(f"_slot{index}=_slot{index}")
         lines.append(f"    _slot{index}(made, {value})")
-    name = f"build_{cls.__name__}"
-    source = "\n".join([f"def {name}({', '.join(arguments)}):", *lines, "    return made"])
-    exec(source, scope)  # noqa: S102 - made above from the class's own field names
-    build: _Build = scope[name]
+    build: _Build = _compiled(f"build_{cls.__name__}", arguments, lines, scope)
     return build
 
 
@@ -106,6 +145,17 @@ def _value(kind: Any) -> _Build | None:
     from negotrack.codec import converter  # noqa: PLC0415 - codec imports this module
 
     return functools.partial(converter.structure, cl=kind)
+
+
+def _shape(kind: Any) -> tuple[str, _Build | None]:
+    """Whether a field is ``optional``, a ``tuple`` or ``plain``, and how its value is converted."""
+    origin, args = typing.get_origin(kind), typing.get_args(kind)
+    if origin in (types.UnionType, typing.Union) and type(None) in args:
+        (inner,) = (arg for arg in args if arg is not type(None))
+        return "optional", _value(inner)
+    if origin is tuple:
+        return "tuple", _value(args[0])
+    return "plain", _value(kind)
 
 
 def _optional(convert: _Build | None) -> _Build | None:

@@ -27,7 +27,9 @@ from negotrack.projections.claims import (
     STATED,
     Claim,
     ClaimRule,
+    Resolution,
     claims_of,
+    latest_resolution,
     project_claims_matrix,
 )
 from negotrack.projections.matrix import project_matrix
@@ -35,10 +37,13 @@ from negotrack.store import RecordedEvent
 from tests.strategies import (
     BASE,
     NEGOTIATION,
+    as_of_times,
     day,
+    known_at_times,
     recorded_in_order,
     simultaneous_claims,
     stance_event_logs,
+    zones,
 )
 
 REPORT = Source(outlet="Test Wire")
@@ -383,3 +388,59 @@ class TestProjectClaimsMatrix:
         ours = attrs.evolve(other, negotiation=NEGOTIATION, party="NO", stance=Ordinal.OPPOSE)
         cells = project_claims_matrix(recorded_in_order([other, ours]), NEGOTIATION, day(5))
         assert {key: r.stance for key, r in cells.items()} == {("NO", "territory"): Ordinal.OPPOSE}
+
+
+def _fold_claim_by_claim(
+    records: list[RecordedEvent],
+    as_of: datetime,
+    known_at: datetime | None,
+    rule: ClaimRule,
+) -> dict[tuple[str, str], Resolution]:
+    """The fold as the definition reads: every claim made, instants compared in microseconds."""
+    latest: dict[tuple[str, str], list[Claim]] = {}
+    retracted: set[str] = set()
+    for record in records:
+        if known_at is not None and to_micros(record.recorded_at) > to_micros(known_at):
+            break
+        event = record.event
+        if event.negotiation != NEGOTIATION:
+            continue
+        if isinstance(event, StanceRetracted):
+            retracted.add(event.retracted)
+        elif isinstance(
+            event, StanceRecorded | JointStatementRecorded | StanceWithdrawn
+        ) and to_micros(event.valid_at) <= to_micros(as_of):
+            for claim in claims_of(record):
+                latest.setdefault((claim.party, claim.clause), []).append(claim)
+    cells = {}
+    for key, claims in latest.items():
+        live = [claim for claim in claims if claim.event_id not in retracted]
+        if (resolution := latest_resolution(live, rule)) is not None:
+            cells[key] = resolution
+    return cells
+
+
+class TestFoldReadsLittle:
+    """The fold keeps records and makes claims only for each cell's latest instant: same answers."""
+
+    @given(events=stance_event_logs(), data=st.data())
+    def test_equals_the_fold_claim_by_claim(
+        self, events: list[object], data: st.DataObject
+    ) -> None:
+        """Every resolution, for any rule, any zone of the valid times, as_of and known_at."""
+        zone = data.draw(zones, label="zone of the valid times")
+        events = [  # the same instants at another offset
+            attrs.evolve(e, valid_at=e.valid_at.astimezone(zone)) if hasattr(e, "valid_at") else e  # type: ignore[attr-defined]
+            for e in events
+        ]
+        records = recorded_in_order(events)  # type: ignore[arg-type]
+        # An event's own valid time is where a comparison off by an offset shows.
+        times = [e.valid_at for e in events if hasattr(e, "valid_at")]  # type: ignore[attr-defined]
+        as_of = data.draw(st.sampled_from(times) | as_of_times() if times else as_of_times())
+        as_of = as_of.astimezone(data.draw(zones, label="zone of as_of"))
+        known_at = data.draw(known_at_times(records), label="known_at")
+        if known_at is not None:
+            known_at = known_at.astimezone(data.draw(zones))
+        rule = data.draw(st.sampled_from([DEFAULT_RULE, ClaimRule(()), ClaimRule((CONFIDENCE,))]))
+        got = project_claims_matrix(records, NEGOTIATION, as_of, known_at, rule)
+        assert got == _fold_claim_by_claim(records, as_of, known_at, rule)

@@ -7,6 +7,7 @@ import json
 from typing import Any
 from unittest import mock
 
+import attrs
 import pytest
 import sqlalchemy as sa
 from hypothesis import given
@@ -14,9 +15,12 @@ from hypothesis import given
 import negotrack
 from negotrack import ChainBrokenError, RecordedEvent, StanceRecorded, ValidationError, codec
 from negotrack.codec import decode, decode_stored, encode, unstructure_event
-from negotrack.events import Event
+from negotrack.events import CELL_EVENTS, Event
+from negotrack.projections.claims import Claim, claims_of
+from negotrack.store import CellEntry
 from negotrack.store.chain import chain
 from negotrack.store.schema import events
+from negotrack.trusted import maker
 from tests.conftest import Backend
 from tests.strategies import NEGOTIATION, any_event, day, open_test_negotiation
 
@@ -84,6 +88,27 @@ def _refuse(*_: object) -> None:
     raise AssertionError("a row of the store was validated again on reading")
 
 
+class TestMaker:
+    """Values assembled from checked parts are made without attrs' __init__, and equal its."""
+
+    @given(event=any_event)
+    def test_a_record_and_its_claims_equal_those_init_makes(self, event: Event) -> None:
+        """A record, a cell entry and each claim equal the same fields through __init__."""
+        fields = {"position": 3, "recorded_at": day(1), "stream": "s", "version": 2}
+        record = maker(RecordedEvent)(**fields, event=event, hash="ab")
+        assert record == RecordedEvent(**fields, event=event, hash="ab")
+        entry = maker(CellEntry)(party="GB", record=record, retracted_by=None)
+        assert entry == CellEntry(party="GB", record=record)
+        if isinstance(event, CELL_EVENTS):
+            for claim in claims_of(record):
+                assert claim == Claim(**attrs.asdict(claim, recurse=False))
+
+    def test_every_field_must_be_given(self) -> None:
+        """No default is filled in: a field left out is an error, not a silent default."""
+        with pytest.raises(TypeError):
+            maker(CellEntry)(party="GB", record=None)
+
+
 class TestStoreReads:
     """The SQL store reads rows through the trusted path; verify() decodes with every check."""
 
@@ -131,6 +156,17 @@ class TestDecodedCache:
             open_test_negotiation(tracker)
             first, second = list(tracker.events()), list(tracker.events())
             assert all(a.event is b.event for a, b in zip(first, second, strict=True))
+
+    def test_reading_a_log_longer_than_the_cache_evicts_nothing(self, backend: Backend) -> None:
+        """A full read keeps the events the cache held (the same objects) and its size."""
+        with negotrack.open(backend.url(), decoded_cache=2) as tracker:
+            open_test_negotiation(tracker)
+            ids = [r.event.event_id for r in tracker.events()]
+            assert len(ids) > 4
+            held = [tracker.event(event_id).event for event_id in ids[:2]]
+            list(tracker.events())
+            assert all(tracker.event(i).event is e for i, e in zip(ids, held, strict=False))
+            assert len(tracker.store._decoded) == 2  # type: ignore[attr-defined]
 
     def test_a_cache_of_zero_keeps_nothing(self, backend: Backend) -> None:
         """open(url, decoded_cache=0) decodes every read afresh."""

@@ -20,8 +20,9 @@ anything: if a day-precision claim were simultaneous with both 10:00 and
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from operator import attrgetter
+from typing import Any, cast
 
 import attrs
 
@@ -29,24 +30,29 @@ from negotrack._time import to_micros
 from negotrack.events import (
     JointStatementRecorded,
     Reading,
+    StanceEvent,
     StanceRecorded,
     StanceRetracted,
     StanceWithdrawn,
 )
 from negotrack.model import Evidence, Precision, StanceValue, stance_label
 from negotrack.store import RecordedEvent
+from negotrack.trusted import maker
 
 __all__ = [
     "CONFIDENCE",
     "DEFAULT_RULE",
     "STATED",
+    "CellRecords",
     "Claim",
     "ClaimRule",
     "Preference",
     "Resolution",
     "claims_of",
+    "fold_cells",
     "latest_resolution",
     "project_claims_matrix",
+    "resolve_cells",
 ]
 
 
@@ -90,6 +96,10 @@ class Claim:
         return None if self.stance is None else stance_label(self.stance)
 
 
+# Claims are made from events the log checked: every field given, nothing checked again.
+_claim = maker(Claim)
+
+
 def claims_of(record: RecordedEvent) -> list[Claim]:
     """The claims a stance event makes: one per party whose cell it fills or empties.
 
@@ -101,31 +111,26 @@ def claims_of(record: RecordedEvent) -> list[Claim]:
         raise TypeError(f"{type(event).__name__} makes no claim on a cell")
     # With no evidence at all nothing shows the party said it: the claim is ours.
     stated = any(e.stated for e in event.evidence)
+    held: dict[str, Any] = {"signatories": (), "readings": (), "speaker": None}
     if isinstance(event, StanceWithdrawn):
         parties: tuple[str, ...] = (event.party,)
-        held: dict[str, Any] = {"stance": None, "confidence": None}
-    elif isinstance(event, JointStatementRecorded):
-        parties = event.signatories
-        held = {
-            "stance": event.stance,
-            "confidence": event.confidence,
-            "salience": event.salience,
-            "conditions": event.conditions,
-            "signatories": event.signatories,
-            "readings": event.readings,
-            "speaker": event.speaker,
-        }
+        held.update(stance=None, confidence=None, salience=None, conditions=None)
     else:
-        parties = (event.party,)
-        held = {
-            "stance": event.stance,
-            "confidence": event.confidence,
-            "salience": event.salience,
-            "conditions": event.conditions,
-            "speaker": event.speaker,
-        }
+        parties = (event.party,) if isinstance(event, StanceRecorded) else event.signatories
+        held.update(
+            stance=event.stance,
+            confidence=event.confidence,
+            salience=event.salience,
+            conditions=event.conditions,
+            speaker=event.speaker,
+        )
+        if isinstance(event, JointStatementRecorded):
+            held.update(signatories=event.signatories, readings=event.readings)
+    # The clause version a stance names, once the format can say it;
+    # events without the field answer the text in force at valid_at.
+    answers = getattr(event, "answers", None)
     return [
-        Claim(
+        _claim(
             party=party,
             clause=event.clause,
             valid_at=event.valid_at,
@@ -135,9 +140,7 @@ def claims_of(record: RecordedEvent) -> list[Claim]:
             position=record.position,
             recorded_at=record.recorded_at,
             evidence=event.evidence,
-            # The clause version a stance names, once the format can say it;
-            # events without the field answer the text in force at valid_at.
-            answers=getattr(event, "answers", None),
+            answers=answers,
             **held,
         )
         for party in parties
@@ -184,7 +187,8 @@ class Resolution:
     @property
     def conflict(self) -> bool:
         """Whether the claims the rule left standing disagree: no single stance is shown."""
-        return len({claim.stance for claim in self.chosen}) > 1
+        chosen = self.chosen
+        return len(chosen) > 1 and len({claim.stance for claim in chosen}) > 1
 
     @property
     def stance(self) -> StanceValue | None:
@@ -197,8 +201,12 @@ class Resolution:
         return not self.conflict and self.chosen[0].stance is None
 
 
+_resolution = maker(Resolution)  # made by ClaimRule.resolve from the claims it was given
+_event_id = attrgetter("event_id")
+
+
 def _by_event_id(claims: Iterable[Claim]) -> tuple[Claim, ...]:
-    return tuple(sorted(claims, key=lambda claim: claim.event_id))
+    return tuple(sorted(claims, key=_event_id))
 
 
 @attrs.frozen
@@ -228,12 +236,12 @@ class ClaimRule:
         if not every:
             raise ValueError("a resolution needs at least one claim")
         if len(every) == 1:  # most cells: one claim, chosen by every preference
-            return Resolution(claims=every, chosen=every, rule=self.name)
+            return _resolution(claims=every, chosen=every, rule=self.name)
         standing = list(every)
         for preference in self.preferences:
             best = max(preference.rank(claim) for claim in standing)
             standing = [claim for claim in standing if preference.rank(claim) == best]
-        return Resolution(claims=every, chosen=tuple(standing), rule=self.name)
+        return _resolution(claims=every, chosen=tuple(standing), rule=self.name)
 
 
 DEFAULT_RULE = ClaimRule((STATED, CONFIDENCE))
@@ -262,30 +270,94 @@ def project_claims_matrix(
         known_at: the record time the matrix is as known at (``None``: now).
         rule: the rule that picks the stance shown among simultaneous claims.
     """
-    latest: dict[tuple[str, str], list[Claim]] = {}
-    retracted: set[str] = set()
-    as_of_us = to_micros(as_of)
-    known_us = None if known_at is None else to_micros(known_at)
+    return resolve_cells(fold_cells(records, negotiation, as_of, known_at), rule)
+
+
+@attrs.define
+class CellRecords:
+    """What :func:`fold_cells` keeps of a log: each cell's stance records, and the retracted ids."""
+
+    cells: dict[tuple[str, str], list[RecordedEvent]] = attrs.Factory(dict)
+    """The records of the stance events in each cell with ``valid_at <= as_of``, in log order."""
+    retracted: set[str] = attrs.Factory(set)
+    """The ids of the events retracted by retractions known at ``known_at``."""
+
+
+def fold_cells(
+    records: Iterable[RecordedEvent],
+    negotiation: str,
+    as_of: datetime,
+    known_at: datetime | None = None,
+    other: Callable[[RecordedEvent], object] | None = None,
+) -> CellRecords:
+    """One pass over the log: the records each cell may show as of ``as_of``, known at ``known_at``.
+
+    Only what a cell needs is read of each event; claims are made afterwards
+    (:func:`resolve_cells`), for the records at each cell's latest instant
+    alone, since a replay reads many more events than a matrix shows.
+
+    Args:
+        other: called with every record of the negotiation known at
+            ``known_at`` that is neither a stance event nor a retraction, so
+            that a caller reads the log (a generator, perhaps) only once.
+    """
+    held = CellRecords()
+    cells, retracted = held.cells, held.retracted
+    # Aware datetimes compare as instants, except two that share one tzinfo,
+    # which compare by wall clock: in UTC, the wall clock is the instant.
+    as_of_utc = as_of.astimezone(UTC)
+    known_utc = None if known_at is None else known_at.astimezone(UTC)
     for record in records:
-        if known_us is not None and to_micros(record.recorded_at) > known_us:
+        if known_utc is not None and record.recorded_at > known_utc:
             break  # the log is in record order: nothing later is known at known_at
         event = record.event
         if event.negotiation != negotiation:
             continue
-        if isinstance(event, StanceRetracted):
+        if isinstance(event, StanceRecorded | StanceWithdrawn):
+            if event.valid_at <= as_of_utc:
+                key = (event.party, event.clause)
+                found = cells.get(key)
+                if found is None:
+                    cells[key] = [record]
+                else:
+                    found.append(record)
+        elif isinstance(event, JointStatementRecorded):
+            if event.valid_at <= as_of_utc:
+                for party in event.signatories:
+                    cells.setdefault((party, event.clause), []).append(record)
+        elif isinstance(event, StanceRetracted):
             retracted.add(event.retracted)
-        elif (
-            isinstance(event, StanceRecorded | JointStatementRecorded | StanceWithdrawn)
-            and to_micros(event.valid_at) <= as_of_us
-        ):
-            for claim in claims_of(record):
-                latest.setdefault((claim.party, claim.clause), []).append(claim)
+        elif other is not None:
+            other(record)
+    return held
+
+
+def _valid_at(record: RecordedEvent) -> datetime:
+    return cast("StanceEvent", record.event).valid_at  # fold_cells keeps stance events alone
+
+
+def resolve_cells(
+    held: CellRecords, rule: ClaimRule = DEFAULT_RULE
+) -> dict[tuple[str, str], Resolution]:
+    """Each cell's unretracted claims at its latest valid instant, resolved by ``rule``.
+
+    Cells whose resolution is a withdrawal are left out (they are empty).
+    """
     cells: dict[tuple[str, str], Resolution] = {}
-    for key, claims in latest.items():
-        resolution = latest_resolution(
-            (claim for claim in claims if claim.event_id not in retracted), rule
-        )
-        if resolution is not None:
+    retracted = held.retracted
+    for key, records in held.cells.items():
+        live = [r for r in records if r.event.event_id not in retracted] if retracted else records
+        if not live:
+            continue
+        if len(live) > 1:
+            # Every valid time is held at a fixed UTC offset (canonical_instant),
+            # so these datetimes compare as instants.
+            last = max(map(_valid_at, live))
+            live = [r for r in live if _valid_at(r) == last]
+        party = key[0]
+        claims = [claim for r in live for claim in claims_of(r) if claim.party == party]
+        resolution = rule.resolve(claims)
+        if not resolution.withdrawn:
             cells[key] = resolution
     return cells
 

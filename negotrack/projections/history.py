@@ -17,6 +17,7 @@ from negotrack.events import (
 )
 from negotrack.model import Evidence, Precision, StanceValue, stance_label
 from negotrack.store import CellEntry, RecordedEvent
+from negotrack.trusted import maker
 
 if TYPE_CHECKING:
     import pandas
@@ -92,7 +93,7 @@ def history_entry(entry: CellEntry, known_position: int | None = None) -> Histor
         kind, stance = "stance", event.stance
     else:
         raise TypeError(f"{type(event).__name__} is not a stance event")
-    return HistoryEntry(
+    return _history_entry(
         kind=kind,
         stance=stance,
         valid_at=event.valid_at,
@@ -107,6 +108,10 @@ def history_entry(entry: CellEntry, known_position: int | None = None) -> Histor
         earliest=event.earliest,
         basis=event.basis,
     )
+
+
+# Every field comes from a stored event and its record: nothing to check again.
+_history_entry = maker(HistoryEntry)
 
 
 @attrs.frozen(kw_only=True)
@@ -193,7 +198,8 @@ def build_history(
             everything); entries and retractions after it are not known yet.
     """
     result = [history_entry(e, known_position) for e in entries if _known(e.record, known_position)]
-    result.sort(key=lambda e: (to_micros(e.valid_at), e.position))
+    # Valid times are held at fixed UTC offsets (canonical_instant), so they compare as instants.
+    result.sort(key=lambda e: (e.valid_at, e.position))
     return History(
         negotiation=negotiation,
         party=party,

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
-from negotrack._time import to_micros
 from negotrack.events import ClauseAmended, ClauseTabled, ClauseWithdrawn, Reading
 from negotrack.model import ClauseVersion, Evidence, Ordinal, Precision, StanceValue, stance_label
 from negotrack.projections.claims import (
@@ -24,13 +23,15 @@ from negotrack.projections.claims import (
     ClaimRule,
     Resolution,
     claims_of,
+    fold_cells,
     latest_resolution,
-    project_claims_matrix,
+    resolve_cells,
 )
 from negotrack.projections.possibly import PossiblyHeld
 from negotrack.projections.registry import project_clauses
-from negotrack.projections.stale import is_stale
+from negotrack.projections.stale import is_stale, text_in_force
 from negotrack.store import CellEntry, RecordedEvent
+from negotrack.trusted import maker
 
 if TYPE_CHECKING:
     import pandas
@@ -139,19 +140,23 @@ class Cell:
         }
 
 
+_cell = maker(Cell)  # every field from a resolution of checked events
+
+
 def cell_of(resolution: Resolution, *, stale: bool = False) -> Cell:
     """The cell a resolution shows (a withdrawn resolution leaves its cell empty: not here).
 
     Raises:
         ValueError: the resolution is a withdrawal.
     """
-    if resolution.withdrawn:
-        raise ValueError("a withdrawal fills no cell")
+    conflict = resolution.conflict
     shown = resolution.chosen[0]
-    return Cell(
+    if not conflict and shown.stance is None:
+        raise ValueError("a withdrawal fills no cell")
+    return _cell(
         party=shown.party,
         clause=shown.clause,
-        stance=resolution.stance,
+        stance=None if conflict else shown.stance,
         valid_at=shown.valid_at,
         precision=shown.precision,
         recorded_at=shown.recorded_at,
@@ -167,7 +172,7 @@ def cell_of(resolution: Resolution, *, stale: bool = False) -> Cell:
         claims=resolution.claims,
         chosen=tuple(c.event_id for c in resolution.chosen),
         rule=resolution.rule,
-        conflicting=resolution.conflict,
+        conflicting=conflict,
         stale=stale,
     )
 
@@ -309,8 +314,15 @@ def _matrix(
     versions: Mapping[str, Sequence[ClauseVersion]] = {
         clause_id: clause.versions for clause_id, clause in project_clauses(clause_records).items()
     }
+    # The text in force at as_of, once per clause: a cell can only be stale
+    # where it is an amendment.
+    amended = {
+        clause
+        for clause, held in versions.items()
+        if (current := text_in_force(held, as_of)) is not None and current.change == "amended"
+    }
     cells = {
-        key: cell_of(r, stale=is_stale(r.chosen, versions.get(key[1], ()), as_of))
+        key: cell_of(r, stale=key[1] in amended and is_stale(r.chosen, versions[key[1]], as_of))
         for key, r in resolutions.items()
     }
     return Matrix(negotiation=negotiation, as_of=as_of, known_at=known_at, cells=cells)
@@ -367,19 +379,12 @@ def project_matrix(
     marked stale from the clause versions known at ``known_at``.
     """
     clause_records: list[RecordedEvent] = []
-    known_us = None if known_at is None else to_micros(known_at)
 
-    def passing(log: Iterable[RecordedEvent]) -> Iterator[RecordedEvent]:
-        # One pass over the log: the clause events known at known_at are kept
-        # as they go by, so a generator (tracker.events()) is read only once.
-        for record in log:
-            if (
-                isinstance(record.event, _CLAUSE_EVENTS)
-                and record.event.negotiation == negotiation
-                and (known_us is None or to_micros(record.recorded_at) <= known_us)
-            ):
-                clause_records.append(record)
-            yield record
+    def keep_clause(record: RecordedEvent) -> None:
+        # The clause events known at known_at are kept as the fold goes by,
+        # so a generator (tracker.events()) is read only once.
+        if isinstance(record.event, _CLAUSE_EVENTS):
+            clause_records.append(record)
 
-    resolutions = project_claims_matrix(passing(records), negotiation, as_of, known_at, rule)
-    return _matrix(resolutions, negotiation, as_of, known_at, clause_records)
+    held = fold_cells(records, negotiation, as_of, known_at, other=keep_clause)
+    return _matrix(resolve_cells(held, rule), negotiation, as_of, known_at, clause_records)

@@ -52,6 +52,23 @@ class DecodedEvents:
                 self._events[row_hash] = found
         return found
 
+    def scan(self, row_hash: str, type_name: str, schema_version: int, payload: str) -> Event:
+        """Like a call, for a read of the whole log: keeps a decoded event only while there is room.
+
+        A scan of a log longer than the cache would otherwise evict every
+        event the matrix and history calls keep reusing, then evict its own
+        before reading them again; and every event it keeps outlives the
+        young generation, which sets off full garbage collections.  Events
+        already held are still used.
+        """
+        found = self._events.get(row_hash)
+        if found is None:
+            found = decode(row_hash, type_name, schema_version, payload)
+            if len(self._events) < self._size:
+                with self._lock:
+                    self._events[row_hash] = found
+        return found
+
 
 _CELL_VERSION = select(func.coalesce(func.max(cell_entries.c.version), 0)).where(
     cell_entries.c.negotiation == bindparam("negotiation"),

@@ -13,6 +13,7 @@ from negotrack.store import CellEntry, CellKey, RecordedEvent
 from negotrack.store.keying import MARKER_ROW
 from negotrack.store.schema import cell_entries, cells, events, retractions, store_info
 from negotrack.store.sql.rows import PAGE, ROW_COLUMNS, Decode, record_of
+from negotrack.trusted import maker
 
 __all__ = [
     "cell_history",
@@ -26,6 +27,7 @@ __all__ = [
 ]
 
 _NO_LIMIT = 2**62
+_entry = maker(CellEntry)  # its parts come from rows, checked when they were written
 
 
 def log_page(conn: Connection, after: int, negotiation: str | None) -> list[Any]:
@@ -147,8 +149,8 @@ def latest_entries(
         .join(events, events.c.position == entry.c.position)
         .order_by(events.c.position)
     )
-    for row in conn.execute(query):
-        yield CellEntry(party=row[-1], record=record_of(row, decode))
+    for row in conn.execute(query).all():  # one fetch: a row at a time costs a call each
+        yield _entry(party=row[-1], record=record_of(row, decode), retracted_by=None)
 
 
 _RETRACTING = events.alias("retracting")
@@ -191,12 +193,12 @@ def cell_history(
         "known": known,
     }
     return [
-        CellEntry(
+        _entry(
             party=cell.party,
             record=record_of(row, decode),
             retracted_by=None if row[8] is None else record_of(row[8:], decode),
         )
-        for row in conn.execute(_CELL_HISTORY, where)
+        for row in conn.execute(_CELL_HISTORY, where).all()
     ]
 
 

@@ -259,12 +259,15 @@ class SqlEventStore:
         """Stream events in position order, a page at a time (memory stays flat).
 
         Events are decoded through the cache the matrix and history use, so a
-        replay after a matrix (or a second replay of a short log) decodes nothing again.
+        replay after a matrix (or a second replay of a short log) decodes nothing again;
+        a log longer than the cache does not flush it (see :meth:`DecodedEvents.scan`).
         """
+        decode = self._decoded.scan
         while True:
             with self._connection() as conn:
                 rows = queries.log_page(conn, after, negotiation)
-            yield from (record_of(row, self._decoded) for row in rows)
+            for row in rows:
+                yield record_of(row, decode)
             if len(rows) < PAGE:
                 return
             after = rows[-1].position
