@@ -478,6 +478,9 @@ class TestDatasetFiles:
             (MINIMAL + "notes: " + "[" * 3000 + "]" * 3000 + "\n", "nest", 28),
             (MINIMAL + "? [a, b]\n: c\n", "a key must be a plain value", 28),
             (MINIMAL + "extra: {[1, 2]: x}\n", "a key must be a plain value", 28),
+            # read a list item at a time, an item that is not a mapping is refused alone
+            ("format: negotrack/1\nstances: [1, null]\n", "not iterable", 2),
+            ("format: negotrack/1\nstances: []\nstances: []\n", "duplicate key", 3),
             ("", "empty", 1),
             ("# only a comment\n", "empty", 1),
             (MINIMAL.replace("oppose", "1e400"), "", 24),

@@ -76,22 +76,6 @@ def _index_entries(
     return entries
 
 
-def _earlier_position(rows: list[dict[str, Any]], retraction: StanceRetracted) -> int:
-    """The position of the event a retraction names among the rows of its own batch.
-
-    Raises:
-        StoreError: none of them (an append that bypassed the write rules):
-            the retractions index cannot point at a row that is not written.
-    """
-    for row in rows:
-        if row["event_id"] == retraction.retracted:
-            return int(row["position"])
-    raise StoreError(
-        f"the retraction of {retraction.retracted!r} names no event written before it: "
-        "append through a Tracker, which checks the write rules"
-    )
-
-
 class Append:
     """One append, inside the writers' lock: check, number, chain, insert."""
 
@@ -146,10 +130,7 @@ class Append:
         if given is not None:
             check_restored_times(given, now)
         recorded = first_record_time(now, head.recorded_at, len(fresh))
-        rows: list[dict[str, Any]] = []
-        entry_rows: list[dict[str, Any]] = []
-        new_cells: dict[CellKey, None] = {}
-        retraction_rows: list[dict[str, Any]] = []
+        rows = _Rows()
         records: dict[str, RecordedEvent] = dict(stored)
         position, previous, plain = head.position, head.hash, head.hash
         for offset, (index, stream) in enumerate(zip(fresh, streams, strict=True)):
@@ -165,11 +146,10 @@ class Append:
                 recorded_at=recorded + offset if given is None else given[index],
             )
             previous = row["hash"] = chain(previous, row, key)
-            rows.append(row)
-            entry_rows += _index_entries(event_, row, versions, new_cells)
+            rows.add(row, _index_entries(event_, row, versions, rows.new_cells))
             if isinstance(event_, StanceRetracted):
-                target = retracted.get(event_.retracted) or _earlier_position(rows, event_)
-                retraction_rows.append({"retracted": target, "position": position})
+                target = retracted.get(event_.retracted) or rows.position_of(event_)
+                rows.retractions.append({"retracted": target, "position": position})
             if self.hashes is not None:
                 plain = chain(plain, row)
                 check_exported_link(self.hashes[index], row["hash"], plain, index + 1)
@@ -181,7 +161,9 @@ class Append:
                 event=event_,
                 hash=row["hash"],
             )
-        self._insert(rows, entry_rows, list(new_cells), retraction_rows)
+            if len(rows.events) >= WRITE_CHUNK:
+                rows.insert(self.conn)
+        rows.insert(self.conn)
         versions.position = position
         return [records[event_id] for event_id in ids]
 
@@ -246,25 +228,57 @@ class Append:
             return _Head(position=0, recorded_at=0, hash=GENESIS)
         return _Head(position=row.position, recorded_at=row.recorded_at, hash=row.hash)
 
-    def _insert(
-        self,
-        rows: list[dict[str, Any]],
-        entry_rows: list[dict[str, Any]],
-        new_cells: list[CellKey],
-        retraction_rows: list[dict[str, Any]],
-    ) -> None:
-        if not rows:
+
+WRITE_CHUNK = 500
+"""Rows inserted at a time: a large append (an import, a restore) holds one chunk of
+rows, not the whole batch, and still commits once."""
+
+
+class _Rows:
+    """The rows of an append not inserted yet, and what later rows of it need to know."""
+
+    def __init__(self) -> None:
+        self.events: list[dict[str, Any]] = []
+        self.entries: list[dict[str, Any]] = []
+        self.new_cells: dict[CellKey, None] = {}
+        self.retractions: list[dict[str, Any]] = []
+        self.positions: dict[str, int] = {}  # every event id of the append, inserted or not
+
+    def add(self, row: dict[str, Any], entries: list[dict[str, Any]]) -> None:
+        self.events.append(row)
+        self.entries += entries
+        self.positions[row["event_id"]] = row["position"]
+
+    def position_of(self, retraction: StanceRetracted) -> int:
+        """The position of the event a retraction names, among the earlier events of its append.
+
+        Raises:
+            StoreError: none of them (an append that bypassed the write rules):
+                the retractions index cannot point at a row that is not written.
+        """
+        if retraction.retracted not in self.positions:
+            raise StoreError(
+                f"the retraction of {retraction.retracted!r} names no event written before it: "
+                "append through a Tracker, which checks the write rules"
+            )
+        return self.positions[retraction.retracted]
+
+    def insert(self, conn: Connection) -> None:
+        """Insert the rows held, in the append's transaction, and let go of them."""
+        if not self.events:
             return
-        self.conn.execute(insert(events), rows)
-        if entry_rows:
-            self.conn.execute(insert(cell_entries), entry_rows)
-        if new_cells:  # a cell's first entry: its row in `cells` is written with it
-            self.conn.execute(
+        conn.execute(insert(events), self.events)
+        if self.entries:
+            conn.execute(insert(cell_entries), self.entries)
+        if self.new_cells:  # a cell's first entry: its row in `cells` is written with it
+            conn.execute(
                 insert(cells),
                 [
                     {"negotiation": k.negotiation, "party": k.party, "clause": k.clause}
-                    for k in new_cells
+                    for k in self.new_cells
                 ],
             )
-        if retraction_rows:
-            self.conn.execute(insert(retractions), retraction_rows)
+        if self.retractions:
+            conn.execute(insert(retractions), self.retractions)
+        self.events, self.entries, self.retractions = [], [], []
+        self.new_cells = {}
