@@ -19,6 +19,7 @@ from negotrack import (
     StanceWithdrawn,
 )
 from negotrack.cli import main
+from negotrack.io import progress
 from negotrack.io.dataset import import_dataset, load_dataset
 from tests.conftest import Backend
 
@@ -860,3 +861,23 @@ class TestStreaming:
                 import_dataset(tracker, path)
             assert tracker.last_position() == 0
         assert (caught.value.line, caught.value.field) == (line, "stances[287].clause")
+
+
+class TestProgress:
+    """An import tells a callback how far it has read, for a bar with a count."""
+
+    def test_lines_read_increase_to_the_total(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """The callback is told the lines read, increasing, of the file's lines, and last
+        the total."""
+        monkeypatch.setattr(progress, "EVERY", 10)
+        told: list[tuple[int, int]] = []
+        with negotrack.open("sqlite://") as tracker:
+            import_dataset(tracker, GENEVA, progress=lambda done, total: told.append((done, total)))
+        lines = len(GENEVA.read_text(encoding="utf-8").splitlines())
+        assert len(told) > lines // 20
+        assert {total for _, total in told} == {lines}
+        done = [d for d, _ in told]
+        assert done == sorted(set(done))
+        assert told[-1] == (lines, lines)

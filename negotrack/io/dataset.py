@@ -72,6 +72,7 @@ from negotrack.io.format_common import (
     ScaleSpec,
     SourceSpec,
 )
+from negotrack.io.progress import LineCount, Progress
 from negotrack.io.reimport import ReimportPlan, plan_reimport
 from negotrack.io.yaml_pieces import Piece, TextLines, pieces
 from negotrack.model import (
@@ -437,8 +438,14 @@ class _Structurer:
             ) from exc
 
 
-def load_dataset(path: str | Path) -> tuple[DatasetFile | v2.DatasetFileV2, _Located]:
+def load_dataset(
+    path: str | Path, *, progress: Progress | None = None
+) -> tuple[DatasetFile | v2.DatasetFileV2, _Located]:
     """Parse and structure a dataset file (no reference checks yet), a piece at a time.
+
+    Args:
+        path: the YAML file.
+        progress: told the lines read of the file's lines as it is read.
 
     Raises:
         DatasetError: the file is not valid YAML or does not have the dataset's shape.
@@ -447,8 +454,11 @@ def load_dataset(path: str | Path) -> tuple[DatasetFile | v2.DatasetFileV2, _Loc
     text = _read(path)
     located = _Located(file, TextLines(text))
     structurer = _Structurer(located)
+    count = LineCount(progress, text.count("\n") + (not text.endswith("\n")))
     for piece in _pieces(text, file):
         structurer.add(piece)
+        count.reached(piece.line)
+    count.done()
     if not structurer.rest:
         raise DatasetError(
             "the file is empty: expected a dataset (format: negotrack/2)", file=file, line=1
@@ -1198,7 +1208,13 @@ def _joined(*notes: str | None) -> str | None:
     return "; ".join(present) if present else None
 
 
-def import_dataset(tracker: Tracker, path: str | Path, *, dry_run: bool = False) -> ImportResult:
+def import_dataset(
+    tracker: Tracker,
+    path: str | Path,
+    *,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+) -> ImportResult:
     """Validate a dataset file completely, then record what the log does not hold yet.
 
     The file is compared with what the log holds for its ids
@@ -1210,12 +1226,14 @@ def import_dataset(tracker: Tracker, path: str | Path, *, dry_run: bool = False)
         tracker: the store to import into.
         path: the YAML file.
         dry_run: plan only; nothing is written (``result.plan.describe()`` says what would be).
+        progress: called with (lines read, lines in the file) as the file is read, every
+            thousand lines and once at the end (:data:`negotrack.io.progress.Progress`).
 
     Raises:
         DatasetError: the file is wrong, or changes what the log cannot correct (a
             party, a clause, a note); the message names the file, line and field.
     """
-    data, located = load_dataset(path)
+    data, located = load_dataset(path, progress=progress)
     builder = _builder(data, located)
     events = builder.events()
     if isinstance(builder, _BuilderV2):
