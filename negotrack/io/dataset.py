@@ -7,9 +7,12 @@ clauses, single-party stances, joint statements and dated notes, and in
 :mod:`negotrack.io.format_v2`).  Import is in steps, and nothing is written
 until all of them pass:
 
-1. parse the YAML, remembering the line of every value;
-2. structure it into the ``*Spec`` classes below with a strict cattrs
-   converter (unknown keys, wrong types and missing fields are refused);
+1. parse the YAML a top-level item at a time (:mod:`negotrack.io.yaml_pieces`:
+   memory follows the largest item, not the file; a value's line is found
+   again when an error names it);
+2. structure each item into the ``*Spec`` classes below as it is read, with a
+   strict cattrs converter (unknown keys, wrong types and missing fields are
+   refused);
 3. parse each value once (tz-aware times, stances, sources, a quote behind
    every stance) into one list of events with stable ids;
 4. in ``negotrack/2``, check the evidence (:mod:`negotrack.io.evidence`):
