@@ -16,6 +16,7 @@ as a key, a duplicate key, an impossible date.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator, Mapping
 from typing import Any, TypeAlias
 
@@ -236,6 +237,13 @@ class TextLines(Mapping[Path_, int]):
         return sum(1 for _ in self)
 
     def _search(self, target: Path_) -> None:
+        with contextlib.suppress(yaml.YAMLError):  # past a fault in the text, no line to give
+            self._walk(target)
+        for end in range(len(target) + 1):
+            self._found.setdefault(target[:end], None)
+
+    def _walk(self, target: Path_) -> None:
+        """Note the line of ``target`` and of each of its prefixes, reading up to ``target``."""
         loader: Any = Loader(self.text)
         stack: list[_Frame] = []
         try:
@@ -250,16 +258,12 @@ class TextLines(Mapping[Path_, int]):
                     mark: Any = event.start_mark  # typed loosely: see _Composer
                     self._found[path] = mark.line + 1
                     if path == target:
-                        break
+                        return
                 if isinstance(event, yaml.CollectionStartEvent):
                     sequence = isinstance(event, yaml.SequenceStartEvent)
                     stack.append(_Frame(path, sequence, 0 if sequence else _KEY))
-        except yaml.YAMLError:
-            pass  # what lies past a fault in the text has no line to give
         finally:
             loader.dispose()
-        for end in range(len(target) + 1):
-            self._found.setdefault(target[:end], None)
 
 
 def _place(stack: list[_Frame], event: Any) -> Path_ | None:
