@@ -651,6 +651,28 @@ class TestFormatV2:
                 "already retracted",
                 "retractions[1]",
             ),
+            # found by the hostile long run: refused by the model, not yet named in the file
+            (
+                """\
+                statements:
+                  - id: gb-fr
+                    signatories: [GB, FR]
+                    valid: 2025-11-22
+                    source: wire
+                    readings: [{source: wire, signatories: [GB], note: "a\\0b"}]
+                    positions: [{clause: territory, stance: oppose, quote: q}]
+                """,
+                "NUL",
+                "statements[0].readings[0]",
+            ),
+            (
+                """\
+                withdrawals:
+                  - {id: gone, party: GB, clause: territory, valid: 2025-11-23, source: wire, quote: "\\0"}
+                """,
+                "NUL",
+                "withdrawals[0].quote",
+            ),
         ],
     )
     def test_bad_observations_are_refused_at_their_line(

@@ -486,6 +486,8 @@ class TestDatasetFiles:
             (MINIMAL.replace("oppose", "1e400"), "", 24),
             (MINIMAL.replace("oppose", ".nan"), "", 24),
             (MINIMAL.replace("Mini talks", '"Mini\\0talks"'), "NUL", 3),
+            # found by the hostile long run: a quote the model refuses, named at its line
+            (MINIMAL.replace('"borders must not change"', '"\\0"'), "NUL", 27),
             # LibYAML refuses the escape itself (line 4); PyYAML reads it, the check refuses it
             (MINIMAL.replace("Mini talks", '"Mini\\ud800talks"'), "surrogate|Unicode", 0),
             (

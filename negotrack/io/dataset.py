@@ -609,7 +609,13 @@ class _Builder:
             raise self.at.error(
                 (*path, "quote"), "missing quote: every stance rests on a verbatim quote"
             )
-        return Evidence(source=self._source((*path, "source"), source), quote=quote, stated=stated)
+        return self._parsed(
+            (*path, "quote"),
+            Evidence,
+            source=self._source((*path, "source"), source),
+            quote=quote,
+            stated=stated,
+        )
 
     def events(self) -> list[Event]:
         data, neg = self.data, self.neg
@@ -757,7 +763,9 @@ class _Builder:
 
     def _readings(self, path: Path_, readings: tuple[ReadingSpec, ...]) -> tuple[Reading, ...]:
         return tuple(
-            Reading(
+            self._parsed(
+                (*path, "readings", j),
+                Reading,
                 signatories=reading.signatories,
                 source=self._source((*path, "readings", j, "source"), reading.source),
                 note=reading.note,
