@@ -9,7 +9,7 @@ fresh store byte for byte, and verifies.
 CI runs the hypothesis profile's number of examples.  The long run sets
 ``NEGOTRACK_HOSTILE_EXAMPLES`` (see docs/reliability.md)::
 
-    NEGOTRACK_HOSTILE_EXAMPLES=5000 .venv/bin/python -m pytest tests/test_hostile.py
+    NEGOTRACK_HOSTILE_EXAMPLES=2000 .venv/bin/python -m pytest tests/test_hostile.py
 """
 
 from __future__ import annotations
