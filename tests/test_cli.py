@@ -385,6 +385,25 @@ class TestOutput:
         diff = run("diff", "--from", "2025-11-21", "--to", "2025-11-22", "--db", db)[1]
         assert quote in " ".join(line.strip() for line in diff.splitlines())
 
+    @pytest.mark.parametrize("restore", [False, True], ids=["dataset", "jsonl"])
+    def test_import_counts_lines_in_a_terminal(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, restore: bool
+    ) -> None:
+        """In a terminal, an import's bar counts the lines read of the file's lines; piped,
+        no bar is drawn."""
+        path = GENEVA
+        if restore:
+            path = tmp_path / "log.jsonl"
+            assert run("import", str(GENEVA), "--db", f"sqlite:///{tmp_path / 'a.db'}")[0] == 0
+            assert run("export", "--db", f"sqlite:///{tmp_path / 'a.db'}", "-o", str(path))[0] == 0
+        lines = len(path.read_text(encoding="utf-8").splitlines())
+        for stderr, drawn in ((io.StringIO(), False), (_Terminal(), True)):
+            monkeypatch.setattr(sys, "stderr", stderr)
+            url = f"sqlite:///{tmp_path / f'{drawn}.db'}"
+            assert run("import", str(path), "--db", url)[0] == 0
+            shown = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", stderr.getvalue())  # colours
+            assert (f"{lines}/{lines} lines" in shown) is drawn
+
     def test_terminal_table_is_coloured(self, db: str) -> None:
         """In a terminal the stance marks carry the legend's colours."""
         out = _Terminal()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import textwrap
+import tracemalloc
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from negotrack import (
     StanceWithdrawn,
 )
 from negotrack.cli import main
+from negotrack.io import progress
 from negotrack.io.dataset import import_dataset, load_dataset
 from tests.conftest import Backend
 
@@ -452,8 +454,6 @@ class TestStricterFiles:
             import_dataset(tracker, path)
 
 
-
-
 MINIMAL_V2 = """\
 format: negotrack/2
 negotiation:
@@ -651,6 +651,28 @@ class TestFormatV2:
                 "already retracted",
                 "retractions[1]",
             ),
+            # found by the hostile long run: refused by the model, not yet named in the file
+            (
+                """\
+                statements:
+                  - id: gb-fr
+                    signatories: [GB, FR]
+                    valid: 2025-11-22
+                    source: wire
+                    readings: [{source: wire, signatories: [GB], note: "a\\0b"}]
+                    positions: [{clause: territory, stance: oppose, quote: q}]
+                """,
+                "NUL",
+                "statements[0].readings[0]",
+            ),
+            (
+                """\
+                withdrawals:
+                  - {id: gone, party: GB, clause: territory, valid: 2025-11-23, source: wire, quote: "\\0"}
+                """,
+                "NUL",
+                "withdrawals[0].quote",
+            ),
         ],
     )
     def test_bad_observations_are_refused_at_their_line(
@@ -785,3 +807,99 @@ class TestFormatV2:
         assert removal.retraction.reason == "re-import of talks.yaml: a paraphrase"
         (entry,) = tracker.negotiation("mini-talks").history("GB", "territory")
         assert entry.retraction_reason == "re-import of talks.yaml: a paraphrase"
+
+
+def many_stances(count: int) -> str:
+    """A ``negotrack/1`` file of ``count`` stances over 20 parties and 20 clauses."""
+    parties = [f"party-{i}" for i in range(20)]
+    clauses = [f"clause-{i}" for i in range(20)]
+    lines = [
+        "format: negotrack/1",
+        "negotiation: {id: big-talks, title: Big talks}",
+        "sources:\n  wire: {outlet: Wire}",
+        "parties:",
+        *(f"  - {{id: {p}, name: {p.title()}, kind: group}}" for p in parties),
+        "clauses:",
+        *(f"  - {{id: {c}, title: {c.title()}, tabled: 2025-01-01}}" for c in clauses),
+        "stances:",
+    ]
+    for i in range(count):
+        lines += [
+            f"  - id: s-{i}",
+            f"    party: {parties[i % 20]}",
+            f"    clause: {clauses[i // 20 % 20]}",
+            f"    stance: {('support', 'oppose', 'neutral')[i % 3]}",
+            f"    valid: 2025-{1 + i % 12:02d}-{1 + i % 28:02d}T{i % 24:02d}:00:00+00:00",
+            "    source: wire",
+            f'    quote: "the words of statement number {i}, quoted as they were reported"',
+        ]
+    return "\n".join(lines) + "\n"
+
+
+class TestStreaming:
+    """A dataset is read a piece at a time: memory follows the batch, not the file."""
+
+    def test_memory_follows_the_batch_not_the_file(self, tmp_path: Path) -> None:
+        """At its peak, an import allocates under 20 times the file's size (the whole
+        document's YAML node tree alone took more than that)."""
+        path = write(tmp_path, many_stances(2_000))
+        with negotrack.open(f"sqlite:///{tmp_path / 'big.db'}") as tracker:
+            tracker.last_position()  # the store opened, before the figure is taken
+            tracemalloc.start()
+            try:
+                result = import_dataset(tracker, path)
+                peak = tracemalloc.get_traced_memory()[1]
+            finally:
+                tracemalloc.stop()
+            assert result.written == 1 + 20 + 20 + 2_000
+        assert peak < 20 * path.stat().st_size
+
+    def test_lists_before_the_format_and_what_they_name(
+        self, tracker: negotrack.Tracker, tmp_path: Path
+    ) -> None:
+        """The order of the top-level keys does not matter: stances may come before the
+        format, the negotiation, the sources and the clauses they name, and an erratum
+        before the stance it corrects."""
+        head, rest = MINIMAL_V2.split("stances:\n")
+        stances = "stances:\n" + rest
+        errata = (
+            "corrections:\n  - {id: fixed, of: gb-territory, reason: r, set: {stance: support}}\n"
+        )
+        declarations = head.replace("format: negotrack/2\n", "")
+        path = write(tmp_path, errata + stances + declarations + "format: negotrack/2\n")
+        import_dataset(tracker, path)
+        cell = tracker.negotiation("mini-talks").matrix(date(2025, 11, 22))["GB", "territory"]
+        assert cell.stance is negotrack.Ordinal.SUPPORT
+
+    def test_a_refusal_late_in_a_long_file_names_its_line(self, tmp_path: Path) -> None:
+        """The line of a refused value is found when the refusal needs it, deep in the file."""
+        text = many_stances(300).replace(
+            "party: party-7\n    clause: clause-14", "party: party-7\n    clause: nowhere", 1
+        )
+        path = write(tmp_path, text)
+        line = text.splitlines().index("    clause: nowhere") + 1
+        with negotrack.open("sqlite://") as tracker:
+            with pytest.raises(DatasetError) as caught:
+                import_dataset(tracker, path)
+            assert tracker.last_position() == 0
+        assert (caught.value.line, caught.value.field) == (line, "stances[287].clause")
+
+
+class TestProgress:
+    """An import tells a callback how far it has read, for a bar with a count."""
+
+    def test_lines_read_increase_to_the_total(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """The callback is told the lines read, increasing, of the file's lines, and last
+        the total."""
+        monkeypatch.setattr(progress, "EVERY", 10)
+        told: list[tuple[int, int]] = []
+        with negotrack.open("sqlite://") as tracker:
+            import_dataset(tracker, GENEVA, progress=lambda done, total: told.append((done, total)))
+        lines = len(GENEVA.read_text(encoding="utf-8").splitlines())
+        assert len(told) > lines // 20
+        assert {total for _, total in told} == {lines}
+        done = [d for d, _ in told]
+        assert done == sorted(set(done))
+        assert told[-1] == (lines, lines)

@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 import negotrack
 from negotrack import DatasetError
+from negotrack.io import progress
 from negotrack.io.dataset import import_dataset
 from negotrack.io.jsonl import CLOCK_SKEW, export_jsonl, read_jsonl, restore_jsonl
 from tests.conftest import Backend
@@ -174,6 +175,30 @@ class TestRoundTrip:
             assert second.getvalue() == first.getvalue()
             assert copy.verify().position == first.getvalue().count("\n") - 2
             assert copy.negotiation(NEGOTIATION).matrix(date(2030, 1, 1)).cells == (tracker_cells)
+
+
+class TestProgress:
+    """A restore tells a callback how far it has read, for a bar with a count."""
+
+    def test_lines_read_increase_to_the_total(
+        self, tmp_path: Path, exports: dict[str, Lines], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """The callback is told the lines read, increasing, of the file's lines, and last
+        the total."""
+        monkeypatch.setattr(progress, "EVERY", 10)
+        told: list[tuple[int, int]] = []
+        with negotrack.open("sqlite://") as target:
+            restore_jsonl(
+                target,
+                write(tmp_path, exports["whole"]),
+                progress=lambda done, total: told.append((done, total)),
+            )
+        lines = len(exports["whole"])
+        assert len(told) > lines // 20
+        assert {total for _, total in told} == {lines}
+        done = [d for d, _ in told]
+        assert done == sorted(set(done))
+        assert told[-1] == (lines, lines)
 
 
 class TestTampering:

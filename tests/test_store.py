@@ -17,12 +17,14 @@ import sqlalchemy as sa
 import negotrack
 from negotrack import ChainBrokenError, ConcurrencyError, DuplicateError, StoreError
 from negotrack.events import StanceRetracted
+from negotrack.io.dataset import import_dataset
 from negotrack.store.memory import MemoryEventStore
-from negotrack.store.sql import SqlEventStore
+from negotrack.store.sql import SqlEventStore, write
 from negotrack.store.sql.boundary import mapped_errors
 from negotrack.store.sql.write import Append
 from tests.conftest import Backend
 from tests.strategies import NEGOTIATION, day, open_test_negotiation
+from tests.test_dataset import v2_file
 
 
 class TestSqlLog:
@@ -322,3 +324,49 @@ class TestProtocol:
         module = Path(__file__).parent / "typing" / "protocol_only.py"
         out, err, status = api.run(["--strict", "--no-error-summary", str(module)])
         assert status == 0, out + err
+
+
+class TestChunkedWrites:
+    """A large append is inserted a chunk of rows at a time (memory follows the chunk), in
+    one transaction: all of it, or nothing."""
+
+    @staticmethod
+    def _inserts(engine: sa.Engine, fail_at: int | None = None) -> list[int]:
+        """Count the INSERTs into ``events``; raise at insert number ``fail_at``."""
+        count = [0]
+
+        def seen(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+            if statement.startswith('INSERT INTO "events" '):
+                count[0] += 1
+                if count[0] == fail_at:
+                    raise sa.exc.OperationalError(statement, None, Exception("disk I/O error"))
+
+        sa.event.listen(engine, "before_cursor_execute", seen)
+        return count
+
+    def test_a_chunk_at_a_time(
+        self, backend: Backend, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Inserted a row at a time, an import's retraction finds the stance it names in an
+        earlier insert, and the log verifies."""
+        monkeypatch.setattr(write, "WRITE_CHUNK", 1)
+        path = v2_file(tmp_path, "retractions:\n  - {of: gb-territory, reason: a paraphrase}\n")
+        with negotrack.open(backend.url()) as tracker:
+            inserts = self._inserts(tracker.store.engine)  # type: ignore[attr-defined]
+            result = import_dataset(tracker, path)
+            assert inserts[0] == result.written == tracker.last_position() == 8
+            tracker.verify()
+            (entry,) = tracker.negotiation("mini-talks").history("GB", "territory")
+            assert entry.retraction_reason == "a paraphrase"
+
+    def test_a_failing_chunk_writes_nothing(
+        self, backend: Backend, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """The database failing at the third chunk leaves the log as it was."""
+        monkeypatch.setattr(write, "WRITE_CHUNK", 2)
+        with negotrack.open(backend.url()) as tracker:
+            inserts = self._inserts(tracker.store.engine, fail_at=3)  # type: ignore[attr-defined]
+            with pytest.raises(negotrack.NegotrackError):
+                import_dataset(tracker, v2_file(tmp_path))
+            assert inserts[0] == 3
+            assert tracker.last_position() == 0

@@ -16,6 +16,7 @@ from negotrack.cli.output import (
     evidence_json,
     evidence_text,
     heading,
+    lines_read,
     local,
     progress,
     warn,
@@ -76,14 +77,14 @@ def _negotiation(tracker: Tracker, wanted: str | None) -> Negotiation:
 def _import(args: argparse.Namespace, tracker: Tracker, out: TextIO) -> None:
     path = str(example_path(args.example)) if args.example else args.file
     name = args.example or path
-    with progress(f"importing {Path(path).name}", None):
+    with lines_read(f"importing {Path(path).name}") as told:
         if path.endswith((".jsonl", ".ndjson")):
             if args.dry_run:
                 raise ValidationError("--dry-run plans a dataset import; a restore has no plan")
-            restored = restore_jsonl(tracker, path)
+            restored = restore_jsonl(tracker, path, progress=told)
             out.write(f"restored {len(restored)} events from {name}\n")
             return
-        result = import_dataset(tracker, path, dry_run=args.dry_run)
+        result = import_dataset(tracker, path, dry_run=args.dry_run, progress=told)
     if args.dry_run:
         out.writelines(f"{line}\n" for line in result.plan.describe())
         return

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import attrs
 
+from negotrack.io.progress import Progress
 from negotrack.model import Evidence, Ordinal, StanceValue, stance_label
 from negotrack.report.legend import (
     FLAG_WORDS,
@@ -302,18 +303,54 @@ class Printer:
 
 
 @contextmanager
+def _bar(description: str, total: int | None, unit: str = "") -> Iterator[tuple[Any, Any] | None]:
+    """A rich bar on standard error and its task; ``None`` when standard error is no terminal.
+
+    With a ``unit``, the bar also shows the count: ``12,000/150,000 lines``.
+    """
+    if not is_terminal(sys.stderr):
+        yield None
+        return
+    from rich.console import Console  # noqa: PLC0415
+    from rich.progress import MofNCompleteColumn, Progress, TextColumn  # noqa: PLC0415
+
+    count = (MofNCompleteColumn(), TextColumn(unit)) if unit else ()
+    columns = (*Progress.get_default_columns(), *count)
+    with Progress(*columns, console=Console(file=sys.stderr), transient=True) as bar:
+        yield bar, bar.add_task(description, total=total)
+
+
+@contextmanager
 def progress(description: str, total: int | None) -> Iterator[Any]:
     """A progress bar on standard error while the block runs; yields ``advance(n)``.
 
     Only when standard error is a terminal: piped or in a test, nothing is drawn.
     ``total`` ``None`` draws a bar that pulses until the work is done.
     """
-    if not is_terminal(sys.stderr):
-        yield lambda _n=1: None
-        return
-    from rich.console import Console  # noqa: PLC0415
-    from rich.progress import Progress  # noqa: PLC0415
+    with _bar(description, total) as shown:
+        if shown is None:
+            yield lambda _n=1: None
+        else:
+            bar, task = shown
+            yield lambda n=1: bar.advance(task, n)
 
-    with Progress(console=Console(file=sys.stderr), transient=True) as bar:
-        task = bar.add_task(description, total=total)
-        yield lambda n=1: bar.advance(task, n)
+
+@contextmanager
+def lines_read(description: str) -> Iterator[Progress | None]:
+    """A bar of the lines an import has read of its file's, with the count.
+
+    Yields the callback to hand the import (:data:`negotrack.io.progress.Progress`),
+    or ``None`` when standard error is not a terminal: the import then runs plain.
+    Once the file is read, the bar says so while the block writes what was read.
+    """
+    with _bar(description, None, "lines") as shown:
+        if shown is None:
+            yield None
+            return
+        bar, task = shown
+
+        def told(done: int, total: int) -> None:
+            read = f"{description}: read, writing" if done == total else description
+            bar.update(task, completed=done, total=total, description=read)
+
+        yield told

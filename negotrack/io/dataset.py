@@ -7,9 +7,12 @@ clauses, single-party stances, joint statements and dated notes, and in
 :mod:`negotrack.io.format_v2`).  Import is in steps, and nothing is written
 until all of them pass:
 
-1. parse the YAML, remembering the line of every value;
-2. structure it into the ``*Spec`` classes below with a strict cattrs
-   converter (unknown keys, wrong types and missing fields are refused);
+1. parse the YAML a top-level item at a time (:mod:`negotrack.io.yaml_pieces`:
+   memory follows the largest item, not the file; a value's line is found
+   again when an error names it);
+2. structure each item into the ``*Spec`` classes below as it is read, with a
+   strict cattrs converter (unknown keys, wrong types and missing fields are
+   refused);
 3. parse each value once (tz-aware times, stances, sources, a quote behind
    every stance) into one list of events with stable ids;
 4. in ``negotrack/2``, check the evidence (:mod:`negotrack.io.evidence`):
@@ -26,7 +29,8 @@ records what changed as corrections and retractions.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import typing
+from collections.abc import Callable, Iterator, Mapping
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TypeAlias, TypeVar
@@ -71,7 +75,9 @@ from negotrack.io.format_common import (
     ScaleSpec,
     SourceSpec,
 )
+from negotrack.io.progress import LineCount, Progress
 from negotrack.io.reimport import ReimportPlan, plan_reimport
+from negotrack.io.yaml_pieces import Piece, TextLines, pieces
 from negotrack.model import (
     Evidence,
     IntervalScale,
@@ -283,70 +289,6 @@ _converter.register_structure_hook_func(
 # -- parsing with line numbers ------------------------------------------------
 
 
-_MAX_DEPTH = 64
-"""How deeply a dataset may nest; a real one nests six levels, and Python's
-stack would give out (RecursionError) a few thousand levels down."""
-
-
-try:  # LibYAML parses several times faster than the pure-Python parser
-    from yaml import CSafeLoader as _SafeLoader
-except ImportError:  # pragma: no cover - PyYAML built without LibYAML
-    from yaml import SafeLoader as _SafeLoader  # type: ignore[assignment]
-
-
-class _Loader(_SafeLoader):
-    """A safe loader whose every refusal names its line instead of crashing.
-
-    Impossible dates and duplicate or unhashable keys raise a YAML error with
-    the place they were found; aliases and deep nesting are refused before
-    the document is composed (see :func:`_check_shape`).
-    """
-
-    def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> Any:
-        try:
-            return super().construct_yaml_timestamp(node)
-        except ValueError as exc:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"impossible date {node.value!r}: {exc}", node.start_mark
-            ) from exc
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: set[Any] = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if isinstance(key_node, yaml.CollectionNode):
-                raise yaml.constructor.ConstructorError(
-                    None,
-                    None,
-                    "a key must be a plain value, not a list or mapping",
-                    key_node.start_mark,
-                )
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key!r}", key_node.start_mark
-                )
-            seen.add(key)
-        return super().construct_mapping(node, deep=deep)
-
-
-_Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_timestamp)
-
-
-def _lines(
-    node: yaml.Node, path: Path_ = (), into: dict[Path_, int] | None = None
-) -> dict[Path_, int]:
-    """The line (1-based) of every value in the document, by its path."""
-    lines = {} if into is None else into
-    lines[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            _lines(value, (*path, str(key.value)), lines)
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            _lines(item, (*path, index), lines)
-    return lines
-
-
 class _Located:
     """Turns a path in the document into a DatasetError at the right line."""
 
@@ -402,40 +344,10 @@ def _read(path: str | Path) -> str:
         ) from None
 
 
-def _check_shape(text: str) -> None:
-    """Refuse aliases and deep nesting, from the parser's flat stream of events.
-
-    Aliases make a hand-written file hard to read, and a nest of them can expand
-    without bound; a dataset states every value where it applies.  Nesting is
-    checked before composing, which recurses once per level.
-    """
-    parser = _Loader(text)  # reads the whole text: a forbidden character stops it here
-    depth = 0
+def _pieces(text: str, file: str) -> Iterator[Piece]:
+    """The document's pieces (see :func:`pieces`); a fault in the YAML is a DatasetError."""
     try:
-        while (event := parser.get_event()) is not None:
-            if isinstance(event, yaml.AliasEvent):
-                problem = "aliases (*name) are not allowed in a dataset file"
-            elif isinstance(event, yaml.CollectionStartEvent):
-                depth += 1
-                if depth <= _MAX_DEPTH:
-                    continue
-                problem = f"nested more than {_MAX_DEPTH} levels deep"
-            else:
-                depth -= isinstance(event, yaml.CollectionEndEvent)
-                continue
-            raise yaml.composer.ComposerError(None, None, problem, event.start_mark)  # type: ignore[arg-type]  # LibYAML marks have the same fields
-    finally:
-        parser.dispose()
-
-
-def _parse(text: str, file: str) -> tuple[yaml.Node | None, Any]:
-    """The document's node tree (for line numbers) and its values."""
-    loader: _Loader | None = None
-    try:
-        _check_shape(text)
-        loader = _Loader(text)
-        node = loader.get_single_node()
-        return node, None if node is None else loader.construct_document(node)
+        yield from pieces(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = None if mark is None else mark.line + 1
@@ -450,37 +362,111 @@ def _parse(text: str, file: str) -> tuple[yaml.Node | None, Any]:
         ) from None
     except yaml.YAMLError as exc:  # pragma: no cover - every PyYAML error above is marked
         raise DatasetError(f"not valid YAML: {exc}", file=file) from None
-    finally:
-        if loader is not None:
-            loader.dispose()
 
 
-def load_dataset(path: str | Path) -> tuple[DatasetFile | v2.DatasetFileV2, _Located]:
-    """Parse and structure a dataset file (no reference checks yet).
+def _item_types(shape: type) -> dict[str, type]:
+    """The item type of each list of a dataset's shape, by key (``stances``: ``StanceSpec``)."""
+    return {
+        name: typing.get_args(hint)[0]
+        for name, hint in typing.get_type_hints(shape).items()
+        if typing.get_origin(hint) is tuple
+    }
+
+
+_SHAPES: dict[str, type[DatasetFile | v2.DatasetFileV2]] = {
+    "negotrack/1": DatasetFile,
+    "negotrack/2": v2.DatasetFileV2,
+}
+_ITEM_TYPES = {format_: _item_types(shape) for format_, shape in _SHAPES.items()}
+
+
+class _Structurer:
+    """Structures a document piece by piece: each list item becomes its spec as it is read.
+
+    Only the specs are kept, a fraction of the parsed YAML.  Items read before
+    ``format`` (which says their shape) wait, parsed, until it comes: a file
+    written in the documented order has ``format`` first.
+    """
+
+    def __init__(self, located: _Located) -> None:
+        self.at = located
+        self.rest: dict[Any, Any] = {}  # the values that are not list items, structured last
+        self.lists: dict[str, list[Any]] = {}
+        self.waiting: list[Piece] = []
+
+    def add(self, piece: Piece) -> None:
+        if piece.key is None:  # the document is not a mapping
+            raise self.at.error((), "expected a mapping with format, negotiation, parties, ...")
+        if piece.index is None:
+            self.rest[piece.key] = piece.value
+            if piece.key == "format":
+                self._format()  # refuses a format it does not know
+                waiting, self.waiting = self.waiting, []
+                for item in waiting:
+                    self.add(item)
+        elif "format" not in self.rest:
+            self.waiting.append(piece)
+        elif piece.key in (kinds := _ITEM_TYPES[self._format()]):
+            self.lists.setdefault(piece.key, []).append(self._item(piece, kinds[piece.key]))
+        else:  # not a list of the dataset: the structuring at the end refuses it
+            self.rest[piece.key].append(piece.value)
+
+    def dataset(self) -> DatasetFile | v2.DatasetFileV2:
+        """The whole file, structured."""
+        shape = _SHAPES[self._format()]
+        try:
+            data = _converter.structure(self.rest, shape)
+        except (cattrs.BaseValidationError, ForbiddenExtraKeysError) as exc:
+            where, problem = _first_error(exc)
+            raise self.at.error(where, problem) from exc
+        lists: dict[str, Any] = {key: tuple(specs) for key, specs in self.lists.items()}
+        return attrs.evolve(data, **lists)
+
+    def _format(self) -> str:
+        format_ = self.rest.get("format")
+        if not isinstance(format_, str) or format_ not in _SHAPES:
+            expected = " or ".join(FORMATS)
+            raise self.at.error(("format",), f"expected format: {expected}, got {format_!r}")
+        return format_
+
+    def _item(self, piece: Piece, kind: type) -> Any:
+        # Structured as a list of one, as the whole file's list would be: cattrs then
+        # wraps whatever the item raises (a number where a mapping belongs, say).
+        try:
+            return _converter.structure([piece.value], tuple[kind, ...])[0]  # type: ignore[valid-type]
+        except (cattrs.BaseValidationError, ForbiddenExtraKeysError) as exc:
+            _, *where = _first_error(exc)[0]
+            raise self.at.error(
+                (piece.key, piece.index or 0, *where), _first_error(exc)[1]
+            ) from exc
+
+
+def load_dataset(
+    path: str | Path, *, progress: Progress | None = None
+) -> tuple[DatasetFile | v2.DatasetFileV2, _Located]:
+    """Parse and structure a dataset file (no reference checks yet), a piece at a time.
+
+    Args:
+        path: the YAML file.
+        progress: told the lines read of the file's lines as it is read.
 
     Raises:
         DatasetError: the file is not valid YAML or does not have the dataset's shape.
     """
     file = str(path)
-    node, raw = _parse(_read(path), file)
-    if node is None:
+    text = _read(path)
+    located = _Located(file, TextLines(text))
+    structurer = _Structurer(located)
+    count = LineCount(progress, text.count("\n") + (not text.endswith("\n")))
+    for piece in _pieces(text, file):
+        structurer.add(piece)
+        count.reached(piece.line)
+    count.done()
+    if not structurer.rest:
         raise DatasetError(
             "the file is empty: expected a dataset (format: negotrack/2)", file=file, line=1
         )
-    located = _Located(file, _lines(node))
-    if not isinstance(raw, dict):
-        raise located.error((), "expected a mapping with format, negotiation, parties, ...")
-    if raw.get("format") not in FORMATS:
-        expected = " or ".join(FORMATS)
-        raise located.error(("format",), f"expected format: {expected}, got {raw.get('format')!r}")
-    shape: type[DatasetFile | v2.DatasetFileV2] = (
-        v2.DatasetFileV2 if raw["format"] == "negotrack/2" else DatasetFile
-    )
-    try:
-        return _converter.structure(raw, shape), located
-    except (cattrs.BaseValidationError, ForbiddenExtraKeysError) as exc:
-        where, problem = _first_error(exc)
-        raise located.error(where, problem) from exc
+    return structurer.dataset(), located
 
 
 # -- from specs to events ------------------------------------------------------
@@ -623,7 +609,13 @@ class _Builder:
             raise self.at.error(
                 (*path, "quote"), "missing quote: every stance rests on a verbatim quote"
             )
-        return Evidence(source=self._source((*path, "source"), source), quote=quote, stated=stated)
+        return self._parsed(
+            (*path, "quote"),
+            Evidence,
+            source=self._source((*path, "source"), source),
+            quote=quote,
+            stated=stated,
+        )
 
     def events(self) -> list[Event]:
         data, neg = self.data, self.neg
@@ -771,7 +763,9 @@ class _Builder:
 
     def _readings(self, path: Path_, readings: tuple[ReadingSpec, ...]) -> tuple[Reading, ...]:
         return tuple(
-            Reading(
+            self._parsed(
+                (*path, "readings", j),
+                Reading,
                 signatories=reading.signatories,
                 source=self._source((*path, "readings", j, "source"), reading.source),
                 note=reading.note,
@@ -1225,7 +1219,13 @@ def _joined(*notes: str | None) -> str | None:
     return "; ".join(present) if present else None
 
 
-def import_dataset(tracker: Tracker, path: str | Path, *, dry_run: bool = False) -> ImportResult:
+def import_dataset(
+    tracker: Tracker,
+    path: str | Path,
+    *,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+) -> ImportResult:
     """Validate a dataset file completely, then record what the log does not hold yet.
 
     The file is compared with what the log holds for its ids
@@ -1237,12 +1237,14 @@ def import_dataset(tracker: Tracker, path: str | Path, *, dry_run: bool = False)
         tracker: the store to import into.
         path: the YAML file.
         dry_run: plan only; nothing is written (``result.plan.describe()`` says what would be).
+        progress: called with (lines read, lines in the file) as the file is read, every
+            thousand lines and once at the end (:data:`negotrack.io.progress.Progress`).
 
     Raises:
         DatasetError: the file is wrong, or changes what the log cannot correct (a
             party, a clause, a note); the message names the file, line and field.
     """
-    data, located = load_dataset(path)
+    data, located = load_dataset(path, progress=progress)
     builder = _builder(data, located)
     events = builder.events()
     if isinstance(builder, _BuilderV2):

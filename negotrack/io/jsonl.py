@@ -48,6 +48,7 @@ from typing import Any, BinaryIO, TextIO
 
 from negotrack import codec
 from negotrack.errors import DatasetError, NegotrackError
+from negotrack.io.progress import LineCount, Progress, lines_in
 from negotrack.model import canonical_instant, check_negotiation_id
 from negotrack.store import RecordedEvent
 from negotrack.store.clock import CLOCK_SKEW  # one skew for every restore; re-exported here
@@ -380,10 +381,24 @@ def _text_lines(binary: BinaryIO, file: str) -> Iterator[str]:
             ) from None
 
 
-def restore_jsonl(tracker: Tracker, path: str | Path) -> list[RecordedEvent]:
+def _counted(lines: Iterator[str], count: LineCount) -> Iterator[str]:
+    for number, line in enumerate(lines, start=1):
+        yield line
+        count.reached(number)
+
+
+def restore_jsonl(
+    tracker: Tracker, path: str | Path, *, progress: Progress | None = None
+) -> list[RecordedEvent]:
     """Restore an exported log into an empty store, all or nothing.
 
     The whole file is checked before anything is written.
+
+    Args:
+        tracker: the empty store to restore into.
+        path: the JSON Lines export.
+        progress: called with (lines read, lines in the file) as the file is read, every
+            thousand lines and once at the end (:data:`negotrack.io.progress.Progress`).
 
     Raises:
         DatasetError: the file is not a complete, unaltered export (names the file and line).
@@ -391,8 +406,10 @@ def restore_jsonl(tracker: Tracker, path: str | Path) -> list[RecordedEvent]:
     """
     file = str(path)
     try:
+        count = LineCount(progress, lines_in(path) if progress else 0)
         with Path(path).open("rb") as binary:
-            records = list(read_jsonl(_text_lines(binary, file), file))
+            records = list(read_jsonl(_counted(_text_lines(binary, file), count), file))
+        count.done()
     except OSError as exc:
         raise DatasetError(f"cannot read the file: {exc.strerror}", file=file) from exc
     return tracker.restore(records)

@@ -125,20 +125,53 @@ def _index_entries(
     return entries
 
 
-def _earlier_position(rows: list[tuple[Any, ...]], retraction: StanceRetracted) -> int:
-    """The position of the event a retraction names among the rows of its own batch.
+WRITE_CHUNK = 500
+"""Rows inserted at a time: a large append (an import, a restore) holds one chunk of
+rows, not the whole batch, and still commits once."""
 
-    Raises:
-        StoreError: none of them (an append that bypassed the write rules):
-            the retractions index cannot point at a row that is not written.
-    """
-    for row in rows:
-        if row[_EVENT_ID] == retraction.retracted:
-            return int(row[_POSITION])
-    raise StoreError(
-        f"the retraction of {retraction.retracted!r} names no event written before it: "
-        "append through a Tracker, which checks the write rules"
-    )
+
+class _Rows:
+    """The rows of an append not inserted yet, and what later rows of it need to know."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[Any, ...]] = []
+        self.entries: list[tuple[Any, ...]] = []
+        self.new_cells: dict[CellKey, None] = {}
+        self.retractions: list[tuple[int, int]] = []
+        self.positions: dict[str, int] = {}  # every event id of the append, inserted or not
+
+    def add(self, row: tuple[Any, ...], entries: list[tuple[Any, ...]]) -> None:
+        self.events.append(row)
+        self.entries += entries
+        self.positions[row[_EVENT_ID]] = row[_POSITION]
+
+    def position_of(self, retraction: StanceRetracted) -> int:
+        """The position of the event a retraction names, among the earlier events of its append.
+
+        Raises:
+            StoreError: none of them (an append that bypassed the write rules):
+                the retractions index cannot point at a row that is not written.
+        """
+        if retraction.retracted not in self.positions:
+            raise StoreError(
+                f"the retraction of {retraction.retracted!r} names no event written before it: "
+                "append through a Tracker, which checks the write rules"
+            )
+        return self.positions[retraction.retracted]
+
+    def insert(self, conn: Connection) -> None:
+        """Insert the rows held, in the append's transaction, and let go of them."""
+        _insert(conn, events, self.events)
+        _insert(conn, cell_entries, self.entries)
+        _insert(conn, cells, list(self.new_cells))  # a cell's row is written with its first entry
+        _insert(conn, retractions, self.retractions)
+        self.events, self.entries, self.retractions = [], [], []
+        self.new_cells = {}
+
+
+def _insert(conn: Connection, table: Table, rows: Sequence[Sequence[Any]]) -> None:
+    if rows:
+        conn.exec_driver_sql(_insert_statement(table, conn.dialect.paramstyle), list(rows))
 
 
 class Append:
@@ -202,10 +235,7 @@ class Append:
         if given is not None:
             check_restored_times(given, now)
         recorded = first_record_time(now, head.recorded_at, len(fresh))
-        rows: list[tuple[Any, ...]] = []
-        entry_rows: list[tuple[Any, ...]] = []
-        new_cells: dict[CellKey, None] = {}
-        retraction_rows: list[tuple[int, int]] = []
+        rows = _Rows()
         records: dict[str, RecordedEvent] = dict(stored)
         position, previous, plain = head.position, head.hash, head.hash
         for offset, (index, stream) in enumerate(zip(fresh, streams, strict=True)):
@@ -221,11 +251,11 @@ class Append:
                 recorded_at=recorded + offset if given is None else given[index],
             )
             previous = chain_values(previous, values, key)
-            rows.append((*values, previous))
-            entry_rows += _index_entries(event_, position, values[_VALID_AT], versions, new_cells)
+            entries = _index_entries(event_, position, values[_VALID_AT], versions, rows.new_cells)
+            rows.add((*values, previous), entries)
             if isinstance(event_, StanceRetracted):
-                target = retracted.get(event_.retracted) or _earlier_position(rows, event_)
-                retraction_rows.append((target, position))
+                target = retracted.get(event_.retracted) or rows.position_of(event_)
+                rows.retractions.append((target, position))
             if self.hashes is not None:
                 plain = chain_values(plain, values)
                 check_exported_link(self.hashes[index], previous, plain, index + 1)
@@ -237,10 +267,9 @@ class Append:
                 event=event_,
                 hash=previous,
             )
-        self._insert(events, rows)
-        self._insert(cell_entries, entry_rows)
-        self._insert(cells, list(new_cells))  # a cell's row is written with its first entry
-        self._insert(retractions, retraction_rows)
+            if len(rows.events) >= WRITE_CHUNK:
+                rows.insert(self.conn)
+        rows.insert(self.conn)
         versions.position = position
         return [records[event_id] for event_id in ids]
 
@@ -259,7 +288,7 @@ class Append:
         """The key the store's chain is made with; an empty store takes the key offered."""
         key = keying.key_for(head.marker, self.chain_key, has_events=head.position > 0)
         if key is not None and head.marker is None:
-            self._insert(store_info, [(keying.MARKER_ROW, keying.marker_of(key))])
+            _insert(self.conn, store_info, [(keying.MARKER_ROW, keying.marker_of(key))])
         return key
 
     def _already_stored(self) -> dict[str, RecordedEvent]:
@@ -300,8 +329,3 @@ class Append:
         if row.position is None:
             return _Head(0, 0, GENESIS, row.marker)
         return _Head(row.position, row.recorded_at, row.hash, row.marker)
-
-    def _insert(self, table: Table, rows: Sequence[Sequence[Any]]) -> None:
-        if rows:
-            statement = _insert_statement(table, self.conn.dialect.paramstyle)
-            self.conn.exec_driver_sql(statement, list(rows))
