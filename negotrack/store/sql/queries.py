@@ -16,6 +16,7 @@ from negotrack.store.sql.rows import PAGE, ROW_COLUMNS, Decode, record_of
 from negotrack.trusted import maker
 
 __all__ = [
+    "CHAIN_MARKER",
     "cell_history",
     "chain_marker",
     "event_by_id",
@@ -49,10 +50,13 @@ def last_position(conn: Connection) -> int:
     return int(conn.execute(select(func.coalesce(func.max(events.c.position), 0))).scalar_one())
 
 
+CHAIN_MARKER = select(store_info.c.value).where(store_info.c.key == MARKER_ROW)
+"""The store's record that its chain is keyed (no row: plain, or not yet written)."""
+
+
 def chain_marker(conn: Connection) -> str | None:
     """The store's record that its chain is keyed (``None``: plain, or not yet written)."""
-    query = select(store_info.c.value).where(store_info.c.key == MARKER_ROW)
-    marker: str | None = conn.execute(query).scalar()
+    marker: str | None = conn.execute(CHAIN_MARKER).scalar()
     return marker
 
 

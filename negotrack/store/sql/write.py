@@ -14,10 +14,11 @@ from negotrack._time import from_micros, now_micros
 from negotrack.errors import ConcurrencyError, DuplicateError, StoreError
 from negotrack.events import Event, StanceRecorded, StanceRetracted, StanceWithdrawn
 from negotrack.store import CellKey, RecordedEvent, cells_of, keying, stream_of
-from negotrack.store.chain import GENESIS, chain_values, check_exported_link, row_values
+from negotrack.store.chain import CHAINED, GENESIS, chain_values, check_exported_link, row_values
 from negotrack.store.clock import check_restored_times, first_record_time
 from negotrack.store.identity import check_ids_unique
 from negotrack.store.schema import cell_entries, cells, events, retractions, store_info
+from negotrack.store.sql import queries
 from negotrack.store.sql.caches import Versions
 from negotrack.store.sql.rows import ROW_COLUMNS, chunks, record_of
 
@@ -60,12 +61,11 @@ def _head_query(dialect: str) -> Any:
     The row exists for an empty log too (the head's columns are then NULL).
     Taken after the writers' lock, it sees every append committed before.
     """
-    marker = select(store_info.c.value).where(store_info.c.key == keying.MARKER_ROW)
     columns: list[Any] = [
         _LAST.c.position,
         _LAST.c.recorded_at,
         _LAST.c.hash,
-        marker.scalar_subquery().label("marker"),
+        queries.CHAIN_MARKER.scalar_subquery().label("marker"),
     ]
     if dialect == "postgresql":
         columns.append(literal_column(_SERVER_NOW).label("server_now"))
@@ -98,8 +98,10 @@ class _Head:
 _CELL_EVENTS = (StanceRecorded, StanceWithdrawn)
 """The events whose stream is a cell: their version is the cell's."""
 
-_POSITION, _EVENT_ID, _VALID_AT, _RECORDED_AT = 0, 1, 9, 10
-"""Where :func:`~negotrack.store.chain.row_values` puts the values read back here."""
+# Where row_values puts the values read back here.
+_POSITION, _EVENT_ID, _VALID_AT, _RECORDED_AT = (
+    CHAINED.index(column) for column in ("position", "event_id", "valid_at", "recorded_at")
+)
 
 
 def _index_entries(
