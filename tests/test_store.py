@@ -21,6 +21,7 @@ from negotrack.io.dataset import import_dataset
 from negotrack.store.memory import MemoryEventStore
 from negotrack.store.sql import SqlEventStore, write
 from negotrack.store.sql.boundary import mapped_errors
+from negotrack.store.sql.engine import LARGE_WRITE_CACHE_KIB
 from negotrack.store.sql.write import Append
 from tests.conftest import Backend
 from tests.strategies import NEGOTIATION, day, open_test_negotiation
@@ -307,6 +308,63 @@ class TestSqliteSettings:
                 "wal_autocheckpoint": 10_000,
                 "journal_size_limit": 64 * 1024 * 1024,
             }
+
+
+class TestLargeWriteCache:
+    """An append of more than one chunk gets a larger SQLite page cache until it commits."""
+
+    DEFAULT = sqlite3.connect(":memory:").execute("PRAGMA cache_size").fetchone()[0]
+
+    @staticmethod
+    def _caches(engine: sa.Engine, fail: bool = False) -> list[int]:
+        """The page cache of the connection at each INSERT into ``events`` (raise at one)."""
+        seen: list[int] = []
+
+        def at_insert(conn: sa.Connection, _cursor: object, statement: str, *_: object) -> None:
+            if statement.startswith('INSERT INTO "events" '):
+                driver = conn.connection.dbapi_connection
+                assert driver is not None
+                seen.append(driver.execute("PRAGMA cache_size").fetchone()[0])
+                if fail:
+                    raise sa.exc.OperationalError(statement, None, Exception("disk I/O error"))
+
+        sa.event.listen(engine, "before_cursor_execute", at_insert)
+        return seen
+
+    @staticmethod
+    def _pooled_cache(tracker: negotrack.Tracker) -> int:
+        with tracker.store.engine.connect() as conn:  # type: ignore[attr-defined]
+            return int(conn.exec_driver_sql("PRAGMA cache_size").scalar_one())
+
+    def test_large_appends_only_and_until_they_end(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """An import of eight events in chunks of two runs with the larger cache; a single
+        stance with SQLite's default; the pooled connection has the default again after."""
+        monkeypatch.setattr(write, "WRITE_CHUNK", 2)
+        with negotrack.open(f"sqlite:///{tmp_path / 'log.db'}") as tracker:
+            caches = self._caches(tracker.store.engine)  # type: ignore[attr-defined]
+            import_dataset(tracker, v2_file(tmp_path))
+            assert caches == [-LARGE_WRITE_CACHE_KIB] * 4
+            assert self._pooled_cache(tracker) == self.DEFAULT
+            caches.clear()
+            tracker.negotiation("mini-talks").record_stance(
+                "GB", "territory", "oppose", valid_at=day(9)
+            )
+            assert caches == [self.DEFAULT]
+
+    def test_given_back_when_the_append_fails(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A large append the database refuses leaves the connection's cache as it found it."""
+        monkeypatch.setattr(write, "WRITE_CHUNK", 2)
+        with negotrack.open(f"sqlite:///{tmp_path / 'log.db'}") as tracker:
+            caches = self._caches(tracker.store.engine, fail=True)  # type: ignore[attr-defined]
+            with pytest.raises(negotrack.NegotrackError):
+                import_dataset(tracker, v2_file(tmp_path))
+            assert caches == [-LARGE_WRITE_CACHE_KIB]
+            assert tracker.last_position() == 0
+            assert self._pooled_cache(tracker) == self.DEFAULT
 
 
 class TestProtocol:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import datetime
 from pathlib import Path
 
@@ -25,8 +25,9 @@ from negotrack.store.receipt import Receipt
 from negotrack.store.sql import queries
 from negotrack.store.sql.boundary import mapped_errors
 from negotrack.store.sql.caches import DecodedEvents, Versions
-from negotrack.store.sql.engine import in_memory, make_engine
+from negotrack.store.sql.engine import in_memory, large_write_cache, make_engine
 from negotrack.store.sql.rows import PAGE, record_of
+from negotrack.store.sql import write
 from negotrack.store.sql.write import Append, write_transaction
 from negotrack.store.wakeup import notify_appended
 
@@ -125,10 +126,18 @@ class SqlEventStore:
                 yield conn
 
     @contextmanager
-    def _writing(self) -> Iterator[Connection]:
-        """A connection in a transaction that holds the writers' lock."""
-        with self._connection() as conn, write_transaction(conn):
-            yield conn
+    def _writing(self, rows: int = 1) -> Iterator[Connection]:
+        """A connection in a transaction that holds the writers' lock, for ``rows`` events.
+
+        An append of more than one chunk of rows gets a larger page cache on
+        SQLite until it commits (see :data:`~negotrack.store.sql.engine.LARGE_WRITE_CACHE_KIB`).
+        """
+        with self._connection() as conn:
+            cache: AbstractContextManager[None] = (
+                large_write_cache(conn) if rows > write.WRITE_CHUNK else nullcontext()
+            )
+            with cache, write_transaction(conn):
+                yield conn
 
     # -- schema ---------------------------------------------------------------
 
@@ -212,7 +221,7 @@ class SqlEventStore:
         hashes: Sequence[str | None] | None = None,
     ) -> list[RecordedEvent]:
         try:
-            with self._writing() as conn:
+            with self._writing(len(batch)) as conn:
                 append = Append(
                     conn,
                     batch,
