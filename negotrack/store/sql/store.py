@@ -22,12 +22,11 @@ from negotrack.events import Event
 from negotrack.store import DECODED_CACHE, CellEntry, CellKey, RecordedEvent, keying, migrations
 from negotrack.store.integrity import verify_log
 from negotrack.store.receipt import Receipt
-from negotrack.store.sql import queries
+from negotrack.store.sql import queries, write
 from negotrack.store.sql.boundary import mapped_errors
 from negotrack.store.sql.caches import DecodedEvents, Versions
 from negotrack.store.sql.engine import in_memory, large_write_cache, make_engine
 from negotrack.store.sql.rows import PAGE, record_of
-from negotrack.store.sql import write
 from negotrack.store.sql.write import Append, write_transaction
 from negotrack.store.wakeup import notify_appended
 
