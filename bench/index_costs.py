@@ -19,12 +19,18 @@ taken away at a time:
     0004): each looks up every unique key of the new row before the insert does.
 
 No Python of negotrack's runs in the timed part: the differences are what the
-database spends on each index.  Repetitions are interleaved across the
+database spends on each index.
+
+With ``--bulk`` the stances go in one transaction instead (inserted 500 rows
+at a time, as negotrack's large appends are), into negotrack's schema with
+SQLite's page cache at its default and at larger sizes: what the page cache
+of a large append (``LARGE_WRITE_CACHE_KIB``) saves.  Repetitions are interleaved across the
 variants, and the median is shown.  docs/performance.md quotes a run
 ("What the remaining targets would take").
 
     python bench/index_costs.py                  # 100,000 stances over 2,000 cells
     python bench/index_costs.py -n 20000 --repeat 5 --markdown out.md
+    python bench/index_costs.py --bulk           # one transaction, page cache sizes
 """
 
 from __future__ import annotations
@@ -44,7 +50,8 @@ from negobench.cases import nt_open_fresh, split
 from negobench.harness import remove_db
 from negobench.workload import make_workload, registration_events, stance_event
 
-from negotrack.store.sql.engine import SQLITE_PRAGMAS
+from negotrack.store.sql.engine import LARGE_WRITE_CACHE_KIB, SQLITE_PRAGMAS
+from negotrack.store.sql.write import WRITE_CHUNK
 
 # A unique key taken away goes with its lookup in the REPLACE guard (without its
 # index, that lookup would scan the table).
@@ -70,6 +77,7 @@ class Variant:
     cut: tuple[str, ...] = ()  # fragments removed from the CREATE TABLE statements
     skip: tuple[str, ...] = ()  # statements left out: those starting with one of these
     entries: bool = True  # whether the cell index rows are written
+    cache_kib: int | None = None  # SQLite's page cache (None: its default)
 
 
 VARIANTS = (
@@ -86,6 +94,13 @@ VARIANTS = (
     Variant("without the REPLACE guards (migration 0004)", skip=_REPLACE_GUARDS),
 )
 
+BULK_VARIANTS = (
+    Variant("SQLite's default page cache"),
+    Variant("16 MiB page cache", cache_kib=16 * 1024),
+    Variant("32 MiB page cache (negotrack's large append)", cache_kib=LARGE_WRITE_CACHE_KIB),
+    Variant("64 MiB page cache", cache_kib=64 * 1024),
+)
+
 
 @dataclass
 class Rows:
@@ -96,15 +111,15 @@ class Rows:
     stances: list[tuple[Any, ...]]
     entries: list[tuple[Any, ...]]
     cells: list[tuple[Any, ...]]
-    batch: int
+    batch: int  # stances a transaction; 0: all of them in one
     times: dict[str, list[float]] = field(default_factory=dict)
 
 
 def negotrack_rows(path: str, n: int, s: int, batch: int, seed: int) -> Rows:
     """Write the workload through negotrack, then read its rows back in position order."""
-    wl = make_workload(n, s, batch, seed)
+    wl = make_workload(n, s, batch or n, seed)
     tracker = nt_open_fresh(f"sqlite:///{path}", registration_events(wl))
-    for chunk in split([stance_event(st) for st in wl.stances], batch):
+    for chunk in split([stance_event(st) for st in wl.stances], batch or n):
         tracker.append(chunk)
     tracker.close()
     conn = sqlite3.connect(path)
@@ -142,13 +157,16 @@ def schema_of(rows: Rows, variant: Variant) -> list[str]:
 
 
 def insert_all(path: str, rows: Rows, variant: Variant) -> float:
-    """Seconds to insert the stances' rows, a batch a transaction, into a new file."""
+    """Seconds to insert the stances' rows into a new file, a batch a transaction (or
+    all in one, a chunk of rows at a time)."""
     remove_db(path)
     conn = sqlite3.connect(path, isolation_level=None)
     try:
         conn.execute("PRAGMA journal_mode=WAL")
         for pragma in SQLITE_PRAGMAS:
             conn.execute(pragma)
+        if variant.cache_kib is not None:
+            conn.execute(f"PRAGMA cache_size=-{variant.cache_kib}")
         for sql in schema_of(rows, variant):
             conn.execute(sql)
         marks = ", ".join("?" * len(rows.stances[0]))
@@ -156,12 +174,19 @@ def insert_all(path: str, rows: Rows, variant: Variant) -> float:
         insert_entry = f"INSERT INTO cell_entries VALUES ({', '.join('?' * len(rows.entries[0]))})"
         conn.executemany("INSERT INTO cells VALUES (?, ?, ?)", rows.cells)
         conn.executemany(insert_event, rows.registration)
+        step = rows.batch or WRITE_CHUNK
         started = time.perf_counter()
-        for start in range(0, len(rows.stances), rows.batch):
+        if not rows.batch:
             conn.execute("BEGIN IMMEDIATE")
-            conn.executemany(insert_event, rows.stances[start : start + rows.batch])
+        for start in range(0, len(rows.stances), step):
+            if rows.batch:
+                conn.execute("BEGIN IMMEDIATE")
+            conn.executemany(insert_event, rows.stances[start : start + step])
             if variant.entries:
-                conn.executemany(insert_entry, rows.entries[start : start + rows.batch])
+                conn.executemany(insert_entry, rows.entries[start : start + step])
+            if rows.batch:
+                conn.execute("COMMIT")
+        if not rows.batch:
             conn.execute("COMMIT")
         elapsed = time.perf_counter() - started
         (count,) = conn.execute("SELECT count(*) FROM events").fetchone()
@@ -176,11 +201,12 @@ def report(rows: Rows, variants: Sequence[Variant]) -> str:
     n = len(rows.stances)
     full = statistics.median(rows.times[variants[0].name])
     repeat, load = len(rows.times[variants[0].name]), os.getloadavg()[0]
+    how = f"in batches of {rows.batch}" if rows.batch else "in one transaction"
     lines = [
-        f"{n:,} stances in batches of {rows.batch}, raw sqlite3, negotrack's own rows "
+        f"{n:,} stances {how}, raw sqlite3, negotrack's own rows "
         f"(medians of {repeat}; 1-minute load {load:.1f} at the end)",
         "",
-        "| schema | time | µs an event | saved against negotrack's schema |",
+        f"| variant | time | µs an event | saved against {variants[0].name} |",
         "|---|---:|---:|---:|",
     ]
     for variant in variants:
@@ -197,23 +223,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("-n", "--events", type=int, default=100_000, help="stances (100,000)")
     parser.add_argument("-s", "--cells", type=int, default=2_000, help="cells (2,000)")
     parser.add_argument("--batch", type=int, default=100, help="stances a transaction (100)")
+    parser.add_argument(
+        "--bulk", action="store_true", help="all stances in one transaction; page cache sizes"
+    )
     parser.add_argument("--repeat", type=int, default=3, help="repetitions of each variant (3)")
     parser.add_argument("--seed", type=int, default=1234, help="workload seed (the benchmark's)")
     parser.add_argument("--markdown", help="also write the table to this file")
     args = parser.parse_args(argv)
 
+    batch, variants = (0, BULK_VARIANTS) if args.bulk else (args.batch, VARIANTS)
     with tempfile.TemporaryDirectory(prefix="negotrack-index-costs-") as tmp:
         print(f"negotrack writes {args.events:,} stances ...", file=sys.stderr)
         rows = negotrack_rows(
-            os.path.join(tmp, "negotrack.sqlite"), args.events, args.cells, args.batch, args.seed
+            os.path.join(tmp, "negotrack.sqlite"), args.events, args.cells, batch, args.seed
         )
         target = os.path.join(tmp, "raw.sqlite")
         for repetition in range(args.repeat):
-            for variant in VARIANTS:  # interleaved: drift hits every variant alike
+            for variant in variants:  # interleaved: drift hits every variant alike
                 seconds = insert_all(target, rows, variant)
                 rows.times.setdefault(variant.name, []).append(seconds)
-                print(f"  {repetition + 1}  {variant.name:34} {seconds:.2f} s", file=sys.stderr)
-    table = report(rows, VARIANTS)
+                print(f"  {repetition + 1}  {variant.name:44} {seconds:.2f} s", file=sys.stderr)
+    table = report(rows, variants)
     print(table)
     if args.markdown:
         with open(args.markdown, "w", encoding="utf-8") as out:
