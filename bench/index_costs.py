@@ -19,7 +19,8 @@ taken away at a time:
     0004): each looks up every unique key of the new row before the insert does.
 
 No Python of negotrack's runs in the timed part: the differences are what the
-database spends on each index.
+database spends on each index.  The cells' rows are written before the timer
+starts (negotrack writes each with its first stance), the same for every variant.
 
 With ``--bulk`` the stances go in one transaction instead (inserted 500 rows
 at a time, as negotrack's large appends are), into negotrack's schema with
@@ -139,6 +140,8 @@ def negotrack_rows(path: str, n: int, s: int, batch: int, seed: int) -> Rows:
     finally:
         conn.close()
     first = len(events) - len(entries)  # every stance has one entry; the declarations none
+    if any(entry[5] != row[0] for row, entry in zip(events[first:], entries, strict=True)):
+        raise SystemExit("the stances and their cell entries do not pair up by position")
     return Rows(ddl, events[:first], events[first:], entries, cells, batch)
 
 

@@ -7,9 +7,11 @@ URL or reach into the database under the store.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -21,7 +23,7 @@ from negotrack.io.dataset import import_dataset
 from negotrack.store.memory import MemoryEventStore
 from negotrack.store.sql import SqlEventStore, write
 from negotrack.store.sql.boundary import mapped_errors
-from negotrack.store.sql.engine import LARGE_WRITE_CACHE_KIB
+from negotrack.store.sql.engine import LARGE_WRITE_CACHE_KIB, large_write_cache
 from negotrack.store.sql.write import Append
 from tests.conftest import Backend
 from tests.strategies import NEGOTIATION, day, open_test_negotiation
@@ -313,7 +315,8 @@ class TestSqliteSettings:
 class TestLargeWriteCache:
     """An append of more than one chunk gets a larger SQLite page cache until it commits."""
 
-    DEFAULT = sqlite3.connect(":memory:").execute("PRAGMA cache_size").fetchone()[0]
+    with contextlib.closing(sqlite3.connect(":memory:")) as _probe:
+        DEFAULT = _probe.execute("PRAGMA cache_size").fetchone()[0]
 
     @staticmethod
     def _caches(engine: sa.Engine, fail: bool = False) -> list[int]:
@@ -339,13 +342,25 @@ class TestLargeWriteCache:
     def test_large_appends_only_and_until_they_end(
         self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        """An import of eight events in chunks of two runs with the larger cache; a single
-        stance with SQLite's default; the pooled connection has the default again after."""
+        """An import of eight events in chunks of two runs with the larger cache, still held
+        when it commits; a single stance with SQLite's default; the pooled connection has the
+        default again after."""
         monkeypatch.setattr(write, "WRITE_CHUNK", 2)
         with negotrack.open(f"sqlite:///{tmp_path / 'log.db'}") as tracker:
-            caches = self._caches(tracker.store.engine)  # type: ignore[attr-defined]
+            engine = tracker.store.engine  # type: ignore[attr-defined]
+            caches = self._caches(engine)
+            at_commit: list[int] = []
+
+            def committing(conn: sa.Connection) -> None:
+                driver = conn.connection.dbapi_connection
+                assert driver is not None
+                at_commit.append(driver.execute("PRAGMA cache_size").fetchone()[0])
+
+            sa.event.listen(engine, "commit", committing)
             import_dataset(tracker, v2_file(tmp_path))
             assert caches == [-LARGE_WRITE_CACHE_KIB] * 4
+            assert at_commit == [-LARGE_WRITE_CACHE_KIB]
+            sa.event.remove(engine, "commit", committing)
             assert self._pooled_cache(tracker) == self.DEFAULT
             caches.clear()
             tracker.negotiation("mini-talks").record_stance(
@@ -365,6 +380,39 @@ class TestLargeWriteCache:
             assert caches == [-LARGE_WRITE_CACHE_KIB]
             assert tracker.last_position() == 0
             assert self._pooled_cache(tracker) == self.DEFAULT
+
+
+    class _Refusing(sqlite3.Connection):
+        """A driver connection that refuses the PRAGMAs named in ``refused``."""
+
+        refused: tuple[str, ...] = ()
+
+        def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:
+            if sql.startswith(self.refused):
+                raise sqlite3.OperationalError("disk I/O error")
+            return super().execute(sql, *args)
+
+    def _engine(self, monkeypatch: pytest.MonkeyPatch, *refused: str) -> sa.Engine:
+        monkeypatch.setattr(self._Refusing, "refused", refused)
+        return sa.create_engine("sqlite://", connect_args={"factory": self._Refusing})
+
+    def test_a_cache_that_cannot_be_set_is_done_without(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """The driver refusing the PRAGMA costs the speed-up, never the block, nor a raw error."""
+        engine = self._engine(monkeypatch, "PRAGMA cache_size")
+        with engine.connect() as conn, large_write_cache(conn):
+            assert conn.exec_driver_sql("SELECT 1").scalar_one() == 1
+
+    def test_a_cache_that_cannot_be_given_back_leaves_the_pool(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A connection that cannot take its cache back is invalidated, not pooled with it."""
+        engine = self._engine(monkeypatch, f"PRAGMA cache_size={self.DEFAULT}")
+        with engine.connect() as conn:
+            with large_write_cache(conn):
+                pass
+            assert conn.invalidated
 
 
 class TestProtocol:

@@ -106,21 +106,28 @@ def large_write_cache(conn: Connection) -> Iterator[None]:
 
     Set through the driver, outside any transaction (a PRAGMA through
     SQLAlchemy would begin one); the block holds the write transaction, and
-    the previous size comes back once it has committed or rolled back.
-    Other backends: nothing.
+    the previous size comes back once it has committed or rolled back (a
+    connection that cannot take it back is invalidated, not pooled).  If the
+    cache cannot be set, the block runs without it.  Other backends: nothing.
     """
     driver = conn.connection.dbapi_connection if conn.dialect.name == "sqlite" else None
-    if driver is None:
-        yield
-        return
-    (previous,) = driver.execute("PRAGMA cache_size").fetchone()
-    driver.execute(f"PRAGMA cache_size=-{LARGE_WRITE_CACHE_KIB}")
+    previous = None
+    if driver is not None:
+        try:
+            (previous,) = driver.execute("PRAGMA cache_size").fetchone()
+            driver.execute(f"PRAGMA cache_size=-{LARGE_WRITE_CACHE_KIB}")
+        except sqlite3.Error:
+            # Only a speed-up: no append fails for want of it (nor with a driver
+            # error no boundary maps); a broken connection fails in the append.
+            previous = None
     try:
         yield
     finally:
-        # A connection that broke meanwhile is discarded by the pool anyway.
-        with contextlib.suppress(sqlite3.Error):
-            driver.execute(f"PRAGMA cache_size={int(previous)}")
+        if driver is not None and previous is not None:
+            try:
+                driver.execute(f"PRAGMA cache_size={int(previous)}")
+            except sqlite3.Error:
+                conn.invalidate()  # so the pool never hands it out with the large cache
 
 
 def use_wal(engine: Engine) -> None:
