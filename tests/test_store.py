@@ -23,7 +23,7 @@ from negotrack.io.dataset import import_dataset
 from negotrack.store.memory import MemoryEventStore
 from negotrack.store.sql import SqlEventStore, write
 from negotrack.store.sql.boundary import mapped_errors
-from negotrack.store.sql.engine import LARGE_WRITE_CACHE_KIB, large_write_cache
+from negotrack.store.sql.engine import LARGE_WRITE_CACHE_KIB, large_write_cache, use_wal
 from negotrack.store.sql.write import Append
 from tests.conftest import Backend
 from tests.strategies import NEGOTIATION, day, open_test_negotiation
@@ -312,6 +312,23 @@ class TestSqliteSettings:
             }
 
 
+class RefusingConnection(sqlite3.Connection):
+    """A driver connection whose own ``execute`` refuses the statements in ``refused``."""
+
+    refused: tuple[str, ...] = ()
+
+    def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:
+        if sql.startswith(self.refused):
+            raise sqlite3.OperationalError("disk I/O error")
+        return super().execute(sql, *args)
+
+
+def refusing_engine(url: str, monkeypatch: pytest.MonkeyPatch, *refused: str) -> sa.Engine:
+    """A SQLite engine whose driver connections refuse the statements starting so."""
+    monkeypatch.setattr(RefusingConnection, "refused", refused)
+    return sa.create_engine(url, connect_args={"factory": RefusingConnection})
+
+
 class TestLargeWriteCache:
     """An append of more than one chunk gets a larger SQLite page cache until it commits."""
 
@@ -382,19 +399,8 @@ class TestLargeWriteCache:
             assert self._pooled_cache(tracker) == self.DEFAULT
 
 
-    class _Refusing(sqlite3.Connection):
-        """A driver connection that refuses the PRAGMAs named in ``refused``."""
-
-        refused: tuple[str, ...] = ()
-
-        def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:
-            if sql.startswith(self.refused):
-                raise sqlite3.OperationalError("disk I/O error")
-            return super().execute(sql, *args)
-
     def _engine(self, monkeypatch: pytest.MonkeyPatch, *refused: str) -> sa.Engine:
-        monkeypatch.setattr(self._Refusing, "refused", refused)
-        return sa.create_engine("sqlite://", connect_args={"factory": self._Refusing})
+        return refusing_engine("sqlite://", monkeypatch, *refused)
 
     def test_a_cache_that_cannot_be_set_is_done_without(
         self, monkeypatch: pytest.MonkeyPatch
@@ -413,6 +419,21 @@ class TestLargeWriteCache:
             with large_write_cache(conn):
                 pass
             assert conn.invalidated
+
+
+class TestWalMode:
+    """Putting a new file in WAL mode goes through the driver; its errors still cross the boundary."""
+
+    def test_a_refusal_is_a_negotrack_error(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """The driver refusing the journal mode becomes a DatabaseError naming the database."""
+        engine = refusing_engine(
+            f"sqlite:///{tmp_path / 'log.db'}", monkeypatch, "PRAGMA journal_mode"
+        )
+        refused = pytest.raises(negotrack.DatabaseError, match=r"the test database.*disk I/O")
+        with refused, mapped_errors("the test database"):
+            use_wal(engine)
 
 
 class TestProtocol:

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.pool import StaticPool
 
 from negotrack.errors import MissingDependencyError, StoreError
@@ -143,5 +144,12 @@ def use_wal(engine: Engine) -> None:
     with engine.connect() as conn:
         driver = conn.connection.dbapi_connection
         assert driver is not None
-        if driver.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-            driver.execute("PRAGMA journal_mode=WAL")
+        try:
+            if driver.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                driver.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.Error as exc:
+            # Raised by the driver itself: wrapped as SQLAlchemy wraps what it
+            # runs, so that the storage boundary (boundary.py) maps it.
+            raise sa_exc.DBAPIError.instance(
+                "PRAGMA journal_mode=WAL", None, exc, sqlite3.Error
+            ) from exc
