@@ -43,9 +43,10 @@ Its inserts dirty index pages all over the file (event ids, streams, the cell
 index); SQLite's default cache (2 MiB) cannot hold them until the commit, so
 it writes them out and reads them back mid-transaction.  The raw inserts of
 100,000 stances in one transaction took 4.2 s with the default, 2.9 s with
-16 MiB, 2.8 s with 32, 2.7 s with 64 (``bench/index_costs.py --bulk``).  Only the large
-append's connection gets it, and only until it commits: an idle pooled
-connection keeps SQLite's default.
+16 MiB, 2.8 s with 32, 2.7 s with 64 (``bench/index_costs.py --bulk``).
+Only the large append's connection gets it, and only until it commits: then
+the connection has its previous size again (SQLite's default on the store's
+own engine).
 """
 
 

@@ -125,7 +125,7 @@ class SqlEventStore:
                 yield conn
 
     @contextmanager
-    def _writing(self, rows: int = 1) -> Iterator[Connection]:
+    def _writing(self, rows: int) -> Iterator[Connection]:
         """A connection in a transaction that holds the writers' lock, for ``rows`` events.
 
         An append of more than one chunk of rows gets a larger page cache on
